@@ -1,0 +1,1 @@
+"""pyrunsc command line: thin click commands over ``runtime``."""

@@ -1,0 +1,4 @@
+"""pyrunsc runtime: containers, sandboxes, specs, cgroups, boot and gofer.
+
+Pure Python.  Imports ``sentry``; never imports ``cli``.
+"""

@@ -1,0 +1,235 @@
+"""Control RPC: message framing, the client call and the sandbox's server.
+
+A frame is a 4-byte big-endian length followed by that many bytes of UTF-8
+JSON.  File descriptors travel as SCM_RIGHTS on the ``sendmsg`` that carries
+the first bytes of the frame.  The same framing serves the init/boot sync
+channel and the boot/CLI sync channel (docs/architecture.md).
+"""
+import array
+import errno
+import json
+import logging
+import os
+import socket
+import struct
+import threading
+
+from runtime import errors
+
+log = logging.getLogger(__name__)
+
+MAX_FRAME = 16 << 20
+MAX_FDS = 64
+_HDR = struct.Struct(">I")
+
+
+def send_msg(sock, obj, fds=()):
+    """Send one JSON frame on ``sock``, with ``fds`` as SCM_RIGHTS."""
+    data = json.dumps(obj, separators=(",", ":")).encode()
+    frame = _HDR.pack(len(data)) + data
+    anc = []
+    if fds:
+        anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                array.array("i", list(fds)).tobytes())]
+    sent = sock.sendmsg([frame], anc)
+    if sent < len(frame):
+        sock.sendall(frame[sent:])
+
+
+def recv_msg(sock):
+    """Receive one frame; return ``(obj, fds)`` or ``(None, [])`` on EOF.
+
+    A truncated or malformed frame raises ControlError; received fds are
+    closed on error so that nothing leaks.
+    """
+    fds = []
+    try:
+        head = _recv_exact(sock, _HDR.size, fds)
+        if head is None:
+            return None, []
+        (n,) = _HDR.unpack(head)
+        if n > MAX_FRAME:
+            raise errors.ControlError(f"control frame too large ({n} bytes)")
+        body = _recv_exact(sock, n, fds)
+        if body is None:
+            raise errors.ControlError("control connection closed mid-frame")
+        try:
+            obj = json.loads(body)
+        except ValueError as e:
+            raise errors.ControlError(f"malformed control frame: {e}") from None
+        return obj, fds
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
+
+
+def _recv_exact(sock, n, fds):
+    buf = b""
+    while len(buf) < n:
+        fdsize = array.array("i").itemsize
+        data, anc, flags, _ = sock.recvmsg(
+            n - len(buf), socket.CMSG_SPACE(MAX_FDS * fdsize))
+        for level, typ, cdata in anc:
+            if level == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
+                a = array.array("i")
+                a.frombytes(cdata[:len(cdata) - len(cdata) % fdsize])
+                fds.extend(a)
+        if flags & getattr(socket, "MSG_CTRUNC", 8):
+            raise errors.ControlError("control message carried too many fds")
+        if not data:
+            if buf:
+                return None if not buf else _short(buf, n)
+            return None
+        buf += data
+    return buf
+
+
+def _short(buf, n):
+    raise errors.ControlError(
+        f"control connection closed after {len(buf)} of {n} bytes")
+
+
+def _connect_path(sock, path):
+    """Connect even when ``path`` exceeds sun_path (108 bytes)."""
+    if len(os.fsencode(path)) < 108:
+        sock.connect(path)
+        return
+    dfd = os.open(os.path.dirname(path), os.O_PATH | os.O_DIRECTORY)
+    try:
+        sock.connect(f"/proc/self/fd/{dfd}/{os.path.basename(path)}")
+    finally:
+        os.close(dfd)
+
+
+def bind_path(sock, path):
+    """Bind ``sock`` at ``path`` even when it exceeds sun_path."""
+    if len(os.fsencode(path)) < 108:
+        sock.bind(path)
+        return
+    dfd = os.open(os.path.dirname(path), os.O_PATH | os.O_DIRECTORY)
+    try:
+        sock.bind(f"/proc/self/fd/{dfd}/{os.path.basename(path)}")
+    finally:
+        os.close(dfd)
+
+
+def call(sock_path, method, args=None, fds=(), timeout=None):
+    """Call ``method`` on the sandbox listening at ``sock_path``.
+
+    Returns ``(result, fds)``.  Errors raised by the server come back as the
+    same SandboxError subclass; a dead sandbox raises ControlError.
+    """
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    try:
+        s.settimeout(timeout)
+        try:
+            _connect_path(s, sock_path)
+        except OSError as e:
+            raise errors.ControlError(
+                f"connecting to sandbox at {sock_path}: {e.strerror}") from None
+        try:
+            send_msg(s, {"method": method, "args": args or {}}, fds)
+            reply, rfds = recv_msg(s)
+        except OSError as e:
+            raise errors.ControlError(
+                f"sandbox RPC {method}: {e.strerror or e}") from None
+    finally:
+        s.close()
+    if reply is None:
+        raise errors.ControlError(f"sandbox closed the connection during {method}")
+    if "error" in reply:
+        for fd in rfds:
+            os.close(fd)
+        err = reply["error"]
+        cls = getattr(errors, err.get("type", ""), None)
+        if not (isinstance(cls, type) and issubclass(cls, errors.SandboxError)):
+            cls = errors.ControlError
+        exc = cls.__new__(cls)
+        errors.SandboxError.__init__(exc, err.get("message", "unknown error"))
+        raise exc
+    return reply.get("result"), rfds
+
+
+class Server:
+    """Serves control RPC on a unix socket, one thread per connection.
+
+    ``handlers`` maps a method name to ``fn(args, fds) -> result`` or
+    ``-> (result, fds_to_send)``.  A handler raising SandboxError sends that
+    error back; any other exception is a bug: it is logged and reported as
+    ControlError.
+    """
+
+    def __init__(self, path, handlers):
+        self.path = path
+        self.handlers = handlers
+        self.sock = socket.socket(socket.AF_UNIX,
+                                  socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        bind_path(self.sock, path)
+        os.chmod(path, 0o600)
+        self.sock.listen(64)
+        self._closed = False
+
+    def serve_forever(self):
+        while not self._closed:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError as e:
+                if self._closed or e.errno in (errno.EBADF, errno.EINVAL):
+                    return
+                log.warning("control accept: %s", e)
+                continue
+            threading.Thread(target=self._serve_one, args=(conn,),
+                             daemon=True).start()
+
+    def _serve_one(self, conn):
+        with conn:
+            try:
+                req, fds = recv_msg(conn)
+            except (errors.ControlError, OSError) as e:
+                log.warning("control: bad request: %s", e)
+                return
+            if req is None:
+                return
+            method = req.get("method") if isinstance(req, dict) else None
+            fn = self.handlers.get(method)
+            out_fds = ()
+            try:
+                if fn is None:
+                    raise errors.ControlError(f"unknown control method {method!r}")
+                res = fn(req.get("args") or {}, fds)
+                if isinstance(res, tuple):
+                    res, out_fds = res
+                reply = {"result": res}
+            except errors.SandboxError as e:
+                reply = {"error": {"type": type(e).__name__, "message": str(e)}}
+            except Exception as e:  # a bug: log it, answer, keep serving
+                log.exception("control method %s failed", method)
+                reply = {"error": {"type": "ControlError",
+                                   "message": f"{method}: internal error: {e}"}}
+            finally:
+                for fd in fds:
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+            try:
+                send_msg(conn, reply, out_fds)
+            except OSError:
+                pass
+
+    def close(self):
+        self._closed = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
