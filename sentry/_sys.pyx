@@ -306,7 +306,7 @@ def exec_app(path, argv, envp, int err_fd=-1):
     """
     cdef bytes bpath = _b(path)
     cdef list bargv = [_b(a) for a in argv]
-    cdef list benv = [_b(e) for e in envp]
+    cdef list benv = [_b(v) for v in envp]
     cdef char **cargv = _carray(bargv)
     cdef char **cenv = NULL
     cdef const char *cpath = PyBytes_AS_STRING(bpath)
