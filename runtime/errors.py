@@ -25,7 +25,9 @@ class UnsupportedError(InvalidSpecError):
     """A spec field or flag that pyrunsc does not implement."""
 
     def __init__(self, field_path, detail="is not supported"):
-        super().__init__(field_path, detail)
+        self.field_path = field_path
+        sep = " " if detail.startswith("is ") else ": "
+        SandboxError.__init__(self, f"{field_path}{sep}{detail}")
 
 
 class InvalidIdError(SandboxError):

@@ -1,0 +1,162 @@
+"""Sandbox: the `pyrunsc boot` process, seen from the CLI.
+
+``Sandbox.create`` spawns boot and drives the create protocol of
+docs/architecture.md until the container's init is set up and waiting for
+``start``; every other operation is a control RPC to the running boot.
+"""
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+
+from runtime import control, errors, procs
+
+log = logging.getLogger(__name__)
+
+SOCKET = "control.sock"
+CREATE_TIMEOUT = 120
+
+
+def boot_argv(config, cid, bundle, sync_fd, console_fd):
+    """The command line of ``pyrunsc boot`` with this invocation's flags."""
+    argv = [sys.executable, "-m", "cli", "--root", config.root]
+    if config.debug:
+        argv.append("--debug")
+    if config.debug_log:
+        argv += ["--debug-log", config.debug_log]
+    argv += ["--log-format", config.log_format, "--platform", config.platform,
+             "--network", config.network]
+    for flag in ("systemd_cgroup", "strace", "directfs", "overlay"):
+        if getattr(config, flag):
+            argv.append("--" + flag.replace("_", "-"))
+    if config.strace_syscalls:
+        argv += ["--strace-syscalls", config.strace_syscalls]
+    argv += ["boot", "--bundle", bundle, "--sync-fd", str(sync_fd)]
+    if console_fd is not None:
+        argv += ["--console-fd", str(console_fd)]
+    argv.append(cid)
+    return argv
+
+
+class Sandbox:
+    def __init__(self, sid, pid, pid_start, sock_path):
+        self.id, self.pid, self.pid_start, self.socket = (
+            sid, pid, pid_start, sock_path)
+
+    def to_dict(self):
+        return {"id": self.id, "pid": self.pid, "pid_start": self.pid_start,
+                "socket": self.socket}
+
+    @classmethod
+    def from_dict(cls, d):
+        return cls(d["id"], d["pid"], d.get("pid_start"), d["socket"])
+
+    @classmethod
+    def create(cls, config, cid, bundle, cdir, *, console_fd=None,
+               on_hooks=None):
+        """Spawn boot for container ``cid``; return ``(sandbox, init_pid)``.
+
+        ``on_hooks(init_pid)`` runs the prestart and createRuntime hooks;
+        raising aborts the creation.  On any failure boot is killed and
+        nothing of it remains.
+        """
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        ours.set_inheritable(False)
+        pass_fds = [theirs.fileno()]
+        if console_fd is not None:
+            pass_fds.append(console_fd)
+        argv = boot_argv(config, cid, bundle, theirs.fileno(), console_fd)
+        import subprocess
+        try:
+            proc = subprocess.Popen(argv, pass_fds=pass_fds,
+                                    start_new_session=True, cwd="/")
+        except OSError as e:
+            raise errors.SandboxError(f"starting sandbox: {e}") from None
+        finally:
+            theirs.close()
+        sb = cls(cid, proc.pid, procs.start_time(proc.pid),
+                 os.path.join(cdir, SOCKET))
+        sb._popen = proc
+        try:
+            init_pid = sb._drive_create(ours, on_hooks)
+            return sb, init_pid, ours
+        except BaseException:
+            ours.close()
+            sb.kill()
+            raise
+
+    def _drive_create(self, sock, on_hooks):
+        sock.settimeout(CREATE_TIMEOUT)
+        while True:
+            try:
+                msg, fds = control.recv_msg(sock)
+            except socket.timeout:
+                raise errors.SandboxError(
+                    f"sandbox did not finish creating within "
+                    f"{CREATE_TIMEOUT}s") from None
+            for fd in fds:
+                os.close(fd)
+            if msg is None:
+                status = self._popen.wait(5) if self._popen else None
+                raise errors.SandboxError(
+                    f"sandbox exited during create (status {status}); "
+                    f"see the boot log (--debug-log) for details")
+            t = msg.get("type")
+            if t == "hooks":
+                try:
+                    if on_hooks:
+                        on_hooks(msg["pid"])
+                except errors.SandboxError as e:
+                    control.send_msg(sock, {"type": "abort",
+                                            "message": str(e)})
+                    raise
+                control.send_msg(sock, {"type": "continue"})
+            elif t == "created":
+                return msg["pid"]
+            elif t == "error":
+                cls = getattr(errors, msg.get("error_type") or "",
+                              errors.ProcessError)
+                if not (isinstance(cls, type)
+                        and issubclass(cls, errors.SandboxError)):
+                    cls = errors.ProcessError
+                exc = cls.__new__(cls)
+                errors.SandboxError.__init__(exc, msg.get("message", "failed"))
+                raise exc
+            else:
+                raise errors.ControlError(f"unexpected sync message {t!r}")
+
+    def alive(self):
+        return procs.alive(self.pid, self.pid_start)
+
+    def call(self, method, args=None, fds=(), timeout=None):
+        if not self.alive():
+            raise errors.ControlError(f"sandbox {self.id} is not running")
+        res, rfds = control.call(self.socket, method, args, fds, timeout)
+        for fd in rfds:
+            os.close(fd)
+        return res
+
+    def kill(self, wait=5.0):
+        """SIGKILL boot (checked against its start time) and wait for it."""
+        if not self.alive():
+            self._reap()
+            return
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + wait
+        while self.alive() and time.monotonic() < deadline:
+            self._reap()
+            time.sleep(0.01)
+        self._reap()
+
+    def _reap(self):
+        p = getattr(self, "_popen", None)
+        if p is not None:
+            try:
+                p.wait(0)
+            except Exception:
+                pass
