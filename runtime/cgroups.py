@@ -752,3 +752,679 @@ class Cgroup:
                                            f"{e.strerror}") from None
                     left.append(top)
         return left
+
+
+# --------------------------------------------------------------------------
+# linux.resources → cgroup files
+
+_F = "linux.resources"
+
+
+class _Applier:
+    """Writes one ``linux.resources`` object into a Cgroup."""
+
+    def __init__(self, cg, resources):
+        self.cg = cg
+        self.r = resources
+        self.v2 = cg.layout.mode == "unified"
+
+    def run(self):
+        for _, d in self.cg._hier_dirs():
+            if not os.path.isdir(d):
+                raise SandboxError(f"cgroup {self.cg.path}: {d} does not "
+                                   "exist")
+        self.memory()
+        self.cpu()
+        self.pids()
+        self.blkio()
+        self.hugetlb()
+        self.devices()
+        self.network()
+        self.unified()
+
+    # helpers
+
+    def dir(self, controller, field):
+        d = self.cg._dir(controller)
+        if d is None:
+            log.warning("cgroup: controller %s is not available; ignoring %s",
+                        controller, field)
+        return d
+
+    @staticmethod
+    def write(d, name, value, field, optional=False):
+        """Write ``value`` to ``d/name``; kernel errors name ``field``.
+
+        A missing file is skipped when ``optional`` (a knob the kernel has
+        removed) and an error otherwise.
+        """
+        try:
+            _write_raw(os.path.join(d, name), value)
+        except FileNotFoundError:
+            if optional:
+                log.debug("cgroup: %s does not exist; ignoring %s", name,
+                          field)
+                return False
+            raise InvalidSpecError(
+                field, f"writing {value} to {name}: not supported by this "
+                "kernel (no such file)") from None
+        except OSError as e:
+            raise InvalidSpecError(
+                field, f"writing {value} to {name}: "
+                f"{os.strerror(e.errno)}") from None
+        return True
+
+    # memory
+
+    def memory(self):
+        f = f"{_F}.memory"
+        m = _section(self.r, "memory", f)
+        if not m:
+            return
+        limit = _int_field(m, "limit", f"{f}.limit", lo=-1)
+        swap = _int_field(m, "swap", f"{f}.swap", lo=-1)
+        reservation = _int_field(m, "reservation", f"{f}.reservation", lo=-1)
+        kernel = _int_field(m, "kernel", f"{f}.kernel", lo=-1)
+        ktcp = _int_field(m, "kernelTCP", f"{f}.kernelTCP", lo=-1)
+        swappiness = _int_field(m, "swappiness", f"{f}.swappiness",
+                                lo=-1, hi=100)
+        for key in ("disableOOMKiller", "useHierarchy", "checkBeforeUpdate"):
+            if m.get(key) is not None and not isinstance(m[key], bool):
+                raise InvalidSpecError(f"{f}.{key}", "must be a boolean")
+        d = self.dir("memory", f)
+        if d is None:
+            return
+        if self.v2:
+            self._memory_v2(d, f, m, limit, swap, reservation)
+            for key, val in (("kernel", kernel), ("kernelTCP", ktcp),
+                             ("swappiness", swappiness),
+                             ("disableOOMKiller", m.get("disableOOMKiller")),
+                             ("useHierarchy", m.get("useHierarchy"))):
+                if val not in (None, -1, False):
+                    log.debug("cgroup v2 has no equivalent of %s.%s; "
+                              "ignoring it", f, key)
+            return
+        self._memory_v1(d, f, limit, swap)
+        if reservation:
+            self.write(d, "memory.soft_limit_in_bytes", reservation,
+                       f"{f}.reservation")
+        if kernel:
+            self.write(d, "memory.kmem.limit_in_bytes", kernel,
+                       f"{f}.kernel", optional=True)
+        if ktcp:
+            self.write(d, "memory.kmem.tcp.limit_in_bytes", ktcp,
+                       f"{f}.kernelTCP", optional=True)
+        if swappiness is not None and swappiness != -1:
+            self.write(d, "memory.swappiness", swappiness, f"{f}.swappiness")
+        if m.get("disableOOMKiller"):
+            self.write(d, "memory.oom_control", 1, f"{f}.disableOOMKiller")
+        if m.get("useHierarchy") is not None:
+            self.write(d, "memory.use_hierarchy",
+                       int(m["useHierarchy"]), f"{f}.useHierarchy")
+
+    def _memory_v1(self, d, f, limit, swap):
+        if limit == -1 and not swap:
+            # Unlimited memory with no word on swap: both unlimited.
+            swap = -1
+        memsw = "memory.memsw.limit_in_bytes"
+        has_memsw = os.path.exists(os.path.join(d, memsw))
+        if swap and not has_memsw:
+            if swap == -1:
+                swap = None
+            else:
+                raise InvalidSpecError(f"{f}.swap", "the kernel has no swap "
+                                       "accounting (no " + memsw + ")")
+        order = [("memory.limit_in_bytes", limit, f"{f}.limit"),
+                 (memsw, swap, f"{f}.swap")]
+        if limit and swap:
+            # The kernel insists on limit <= memsw at every moment, so raise
+            # memsw first when it grows and lower it last when it shrinks.
+            cur = _read_int(os.path.join(d, "memory.limit_in_bytes"))
+            if swap == -1 or cur < swap:
+                order.reverse()
+        for name, value, field in order:
+            if value:
+                self.write(d, name, value, field)
+
+    def _memory_v2(self, d, f, m, limit, swap, reservation):
+        try:
+            v2swap = swap_to_v2(swap, limit)
+        except ValueError as e:
+            raise InvalidSpecError(f"{f}.swap", str(e)) from None
+        if v2swap is not None:
+            has = os.path.exists(os.path.join(d, "memory.swap.max"))
+            if has:
+                self.write(d, "memory.swap.max", _max(v2swap), f"{f}.swap")
+            elif v2swap != -1:
+                raise InvalidSpecError(f"{f}.swap", "the kernel has no swap "
+                                       "accounting (no memory.swap.max)")
+        if limit:
+            self.write(d, "memory.max", _max(limit), f"{f}.limit")
+        if reservation:
+            self.write(d, "memory.low", _max(reservation), f"{f}.reservation")
+
+    # cpu and cpuset
+
+    def cpu(self):
+        f = f"{_F}.cpu"
+        c = _section(self.r, "cpu", f)
+        if not c:
+            return
+        shares = _int_field(c, "shares", f"{f}.shares", lo=0)
+        quota = _int_field(c, "quota", f"{f}.quota", lo=-1)
+        period = _int_field(c, "period", f"{f}.period", lo=0)
+        burst = _int_field(c, "burst", f"{f}.burst", lo=0)
+        rt_runtime = _int_field(c, "realtimeRuntime", f"{f}.realtimeRuntime",
+                                lo=-1)
+        rt_period = _int_field(c, "realtimePeriod", f"{f}.realtimePeriod",
+                               lo=0)
+        idle = _int_field(c, "idle", f"{f}.idle", lo=0, hi=1)
+        for key in ("cpus", "mems"):
+            if c.get(key) is not None and not isinstance(c[key], str):
+                raise InvalidSpecError(f"{f}.{key}", "must be a string")
+        if any(v for v in (shares, quota, period, burst, rt_runtime,
+                           rt_period, idle is not None)):
+            d = self.dir("cpu", f)
+            if d is not None:
+                if self.v2:
+                    self._cpu_v2(d, f, shares, quota, period, burst,
+                                 rt_runtime, rt_period)
+                else:
+                    self._cpu_v1(d, f, shares, quota, period, burst,
+                                 rt_runtime, rt_period)
+                if idle is not None:
+                    self.write(d, "cpu.idle", idle, f"{f}.idle")
+        for key in ("cpus", "mems"):
+            if c.get(key):
+                d = self.dir("cpuset", f"{f}.{key}")
+                if d is not None:
+                    self.write(d, f"cpuset.{key}", c[key], f"{f}.{key}")
+
+    def _cpu_v1(self, d, f, shares, quota, period, burst, rt_runtime,
+                rt_period):
+        if shares:
+            self.write(d, "cpu.shares", shares, f"{f}.shares")
+            got = _read_int(os.path.join(d, "cpu.shares"))
+            if got != shares:
+                raise InvalidSpecError(f"{f}.shares", f"{shares} is out of "
+                                       f"range (the kernel set {got})")
+        retry_period = False
+        if period:
+            try:
+                self.write(d, "cpu.cfs_period_us", period, f"{f}.period")
+            except InvalidSpecError:
+                # A shorter period can push the old quota/period ratio over
+                # the parent's; it fits once the new quota is written.
+                if not quota:
+                    raise
+                retry_period = True
+        if quota:
+            self.write(d, "cpu.cfs_quota_us", quota, f"{f}.quota")
+        if retry_period:
+            self.write(d, "cpu.cfs_period_us", period, f"{f}.period")
+        if burst:
+            self.write(d, "cpu.cfs_burst_us", burst, f"{f}.burst")
+        if rt_period:
+            self.write(d, "cpu.rt_period_us", rt_period, f"{f}.realtimePeriod")
+        if rt_runtime:
+            self.write(d, "cpu.rt_runtime_us", rt_runtime,
+                       f"{f}.realtimeRuntime")
+
+    def _cpu_v2(self, d, f, shares, quota, period, burst, rt_runtime,
+                rt_period):
+        if rt_runtime or rt_period:
+            field = f"{f}.realtimeRuntime" if rt_runtime else \
+                f"{f}.realtimePeriod"
+            raise InvalidSpecError(field, "real-time group scheduling is not "
+                                   "available on cgroup v2")
+        if shares:
+            self.write(d, "cpu.weight", _shares_to_weight(shares),
+                       f"{f}.shares")
+        if quota or period:
+            if quota:
+                q = "max" if quota < 0 else str(quota)
+            else:
+                q = (_read_or(os.path.join(d, "cpu.max")).split() or
+                     ["max"])[0]
+            value = f"{q} {period}" if period else q
+            self.write(d, "cpu.max", value, f"{f}.quota" if quota else
+                       f"{f}.period")
+        if burst:
+            self.write(d, "cpu.max.burst", burst, f"{f}.burst")
+
+    # pids
+
+    def pids(self):
+        f = f"{_F}.pids"
+        p = _section(self.r, "pids", f)
+        limit = _int_field(p, "limit", f"{f}.limit")
+        if limit is None:
+            return
+        d = self.dir("pids", f)
+        if d is not None:
+            self.write(d, "pids.max", limit if limit > 0 else "max",
+                       f"{f}.limit")
+
+    # block I/O
+
+    def blkio(self):
+        f = f"{_F}.blockIO"
+        b = _section(self.r, "blockIO", f)
+        if not b:
+            return
+        weight = _int_field(b, "weight", f"{f}.weight", lo=0, hi=1000)
+        leaf = _int_field(b, "leafWeight", f"{f}.leafWeight", lo=0, hi=1000)
+        ctl = "io" if self.v2 else "blkio"
+        d = self.dir(ctl, f)
+        devices = {}
+        for key in ("weightDevice", "throttleReadBpsDevice",
+                    "throttleWriteBpsDevice", "throttleReadIOPSDevice",
+                    "throttleWriteIOPSDevice"):
+            devices[key] = self._device_list(b, key, f"{f}.{key}")
+        if d is None:
+            return
+        if self.v2:
+            self._blkio_v2(d, f, weight, leaf, devices)
+        else:
+            self._blkio_v1(d, f, weight, leaf, devices)
+
+    @staticmethod
+    def _device_list(b, key, field):
+        items = _section(b, key, field, list)
+        out = []
+        for i, item in enumerate(items):
+            fi = f"{field}[{i}]"
+            if not isinstance(item, dict):
+                raise InvalidSpecError(fi, "must be an object")
+            major = _int_field(item, "major", f"{fi}.major", lo=0)
+            minor = _int_field(item, "minor", f"{fi}.minor", lo=0)
+            if major is None or minor is None:
+                raise InvalidSpecError(fi, "major and minor are required")
+            entry = {"dev": f"{major}:{minor}", "field": fi}
+            for k in ("weight", "leafWeight", "rate"):
+                entry[k] = _int_field(item, k, f"{fi}.{k}", lo=0)
+            out.append(entry)
+        return out
+
+    def _blkio_v1(self, d, f, weight, leaf, devices):
+        bfq = os.path.exists(os.path.join(d, "blkio.bfq.weight"))
+        wfile = "blkio.bfq.weight" if bfq else "blkio.weight"
+        if weight:
+            self.write(d, wfile, weight, f"{f}.weight")
+        if leaf:
+            self.write(d, "blkio.leaf_weight", leaf, f"{f}.leafWeight",
+                       optional=True)
+        for e in devices["weightDevice"]:
+            if e["weight"]:
+                self.write(d, wfile + "_device", f"{e['dev']} {e['weight']}",
+                           f"{e['field']}.weight")
+            if e["leafWeight"]:
+                self.write(d, "blkio.leaf_weight_device",
+                           f"{e['dev']} {e['leafWeight']}",
+                           f"{e['field']}.leafWeight", optional=True)
+        for key, name in (("throttleReadBpsDevice", "read_bps_device"),
+                          ("throttleWriteBpsDevice", "write_bps_device"),
+                          ("throttleReadIOPSDevice", "read_iops_device"),
+                          ("throttleWriteIOPSDevice", "write_iops_device")):
+            for e in devices[key]:
+                self.write(d, f"blkio.throttle.{name}",
+                           f"{e['dev']} {e['rate'] or 0}", f"{e['field']}.rate")
+
+    def _blkio_v2(self, d, f, weight, leaf, devices):
+        bfq = os.path.exists(os.path.join(d, "io.bfq.weight"))
+        if weight:
+            if bfq:
+                self.write(d, "io.bfq.weight", weight, f"{f}.weight")
+            else:
+                self.write(d, "io.weight",
+                           f"default {_blkio_to_io_weight(weight)}",
+                           f"{f}.weight")
+        if leaf:
+            log.debug("cgroup v2 has no leaf weight; ignoring %s.leafWeight",
+                      f)
+        for e in devices["weightDevice"]:
+            if e["weight"]:
+                if bfq:
+                    self.write(d, "io.bfq.weight", f"{e['dev']} {e['weight']}",
+                               f"{e['field']}.weight")
+                else:
+                    self.write(d, "io.weight", f"{e['dev']} "
+                               f"{_blkio_to_io_weight(e['weight'])}",
+                               f"{e['field']}.weight")
+        for key, name in (("throttleReadBpsDevice", "rbps"),
+                          ("throttleWriteBpsDevice", "wbps"),
+                          ("throttleReadIOPSDevice", "riops"),
+                          ("throttleWriteIOPSDevice", "wiops")):
+            for e in devices[key]:
+                rate = e["rate"] or "max"
+                self.write(d, "io.max", f"{e['dev']} {name}={rate}",
+                           f"{e['field']}.rate")
+
+    # huge pages
+
+    def hugetlb(self):
+        f = f"{_F}.hugepageLimits"
+        items = _section(self.r, "hugepageLimits", f, list)
+        if not items:
+            return
+        checked = []
+        for i, item in enumerate(items):
+            fi = f"{f}[{i}]"
+            if not isinstance(item, dict):
+                raise InvalidSpecError(fi, "must be an object")
+            size = item.get("pageSize")
+            if not isinstance(size, str) or not re.fullmatch(r"\d+[KMG]B",
+                                                             size):
+                raise InvalidSpecError(f"{fi}.pageSize",
+                                       f"invalid page size {size!r}")
+            limit = _int_field(item, "limit", f"{fi}.limit", lo=0)
+            if limit is None:
+                raise InvalidSpecError(f"{fi}.limit", "is required")
+            checked.append((fi, size, limit))
+        d = self.dir("hugetlb", f)
+        if d is None:
+            return
+        for fi, size, limit in checked:
+            name = f"hugetlb.{size}." + ("max" if self.v2 else
+                                         "limit_in_bytes")
+            if not os.path.exists(os.path.join(d, name)):
+                raise InvalidSpecError(f"{fi}.pageSize", f"{size} is not a "
+                                       "huge page size of this host")
+            self.write(d, name, limit, f"{fi}.limit")
+
+    # devices
+
+    def devices(self):
+        f = f"{_F}.devices"
+        rules = _section(self.r, "devices", f, list)
+        lines = []
+        for i, rule in enumerate(rules):
+            lines.append(self._device_rule(rule, f"{f}[{i}]"))
+        if not lines:
+            return
+        if self.v2:
+            # N.B. cgroup v2 controls devices with a BPF_CGROUP_DEVICE
+            # program, which pyrunsc does not load; the sentry's /dev is the
+            # boundary there.
+            log.debug("cgroup v2: device rules need BPF; ignoring %s", f)
+            return
+        d = self.dir("devices", f)
+        if d is None:
+            return
+        for field, allow, line in lines:
+            self.write(d, "devices.allow" if allow else "devices.deny", line,
+                       field)
+
+    @staticmethod
+    def _device_rule(rule, field):
+        if not isinstance(rule, dict):
+            raise InvalidSpecError(field, "must be an object")
+        allow = rule.get("allow")
+        if not isinstance(allow, bool):
+            raise InvalidSpecError(f"{field}.allow", "must be a boolean")
+        kind = rule.get("type") or "a"
+        if kind not in ("a", "b", "c"):
+            raise InvalidSpecError(f"{field}.type", f"invalid type {kind!r}")
+        nums = []
+        for key in ("major", "minor"):
+            v = _int_field(rule, key, f"{field}.{key}", lo=-1)
+            nums.append("*" if v is None or v == -1 else str(v))
+        access = rule.get("access") or "rwm"
+        if not isinstance(access, str) or not access or \
+                set(access) - set("rwm"):
+            raise InvalidSpecError(f"{field}.access",
+                                   f"invalid access {access!r}")
+        if kind == "a":
+            # "a" always means every device with every access - cgroups(7)
+            return field, allow, "a"
+        return field, allow, f"{kind} {nums[0]}:{nums[1]} {access}"
+
+    # network
+
+    def network(self):
+        f = f"{_F}.network"
+        n = _section(self.r, "network", f)
+        if not n:
+            return
+        classid = _int_field(n, "classID", f"{f}.classID", lo=0,
+                             hi=0xFFFFFFFF)
+        prios = _section(n, "priorities", f"{f}.priorities", list)
+        if classid is not None:
+            d = self.cg._dir("net_cls")
+            if d is None:
+                log.debug("cgroup: net_cls is not available; ignoring %s",
+                          f"{f}.classID")
+            else:
+                self.write(d, "net_cls.classid", classid, f"{f}.classID")
+        if prios:
+            d = self.cg._dir("net_prio")
+            if d is None:
+                log.debug("cgroup: net_prio is not available; ignoring %s",
+                          f"{f}.priorities")
+                return
+            for i, p in enumerate(prios):
+                fi = f"{f}.priorities[{i}]"
+                if not isinstance(p, dict) or not isinstance(p.get("name"),
+                                                             str):
+                    raise InvalidSpecError(fi, "needs a name")
+                prio = _int_field(p, "priority", f"{fi}.priority", lo=0)
+                self.write(d, "net_prio.ifpriomap", f"{p['name']} {prio or 0}",
+                           fi)
+
+    # unified
+
+    def unified(self):
+        f = f"{_F}.unified"
+        u = _section(self.r, "unified", f)
+        if not u:
+            return
+        v2 = self.cg.layout.v2
+        if v2 is None or v2.name not in self.cg.dirs:
+            raise InvalidSpecError(f, "needs cgroup v2, which this host does "
+                                   "not mount")
+        d = self.cg.dirs[v2.name]
+        for key, value in u.items():
+            fk = f'{f}["{key}"]'
+            if not re.fullmatch(r"[A-Za-z0-9_]+\.[A-Za-z0-9_.]+", key):
+                raise InvalidSpecError(fk, "invalid cgroup file name")
+            if not isinstance(value, str):
+                raise InvalidSpecError(fk, "must be a string")
+            if not os.path.exists(os.path.join(d, key)):
+                raise InvalidSpecError(fk, f"{key} does not exist in "
+                                       f"{d} (controller not enabled?)")
+            self.write(d, key, value, fk)
+
+
+# --------------------------------------------------------------------------
+# Statistics (runc's types/events.go)
+
+_CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _ints(path):
+    return [int(x) for x in _read_or(path).split() if x.lstrip("-").isdigit()]
+
+
+def _blkio_entries(path):
+    """v1 "maj:min Op value" lines → BlkioEntry dicts ("Total" dropped)."""
+    out = []
+    for line in _read_or(path).splitlines():
+        parts = line.split()
+        if len(parts) != 3 or ":" not in parts[0]:
+            continue
+        major, minor = parts[0].split(":")
+        out.append({"major": int(major), "minor": int(minor), "op": parts[1],
+                    "value": int(parts[2])})
+    return out
+
+
+class _Stats:
+    """Reads the statistics of a Cgroup."""
+
+    def __init__(self, cg):
+        self.cg = cg
+        self.v2 = cg.layout.mode == "unified"
+
+    def collect(self):
+        return {"cpu": self.cpu(), "memory": self.memory(),
+                "pids": self.pids(), "blkio": self.blkio(),
+                "hugetlb": self.hugetlb()}
+
+    def cpu(self):
+        usage = {"total": 0, "percpu": [], "percpu_kernel": [],
+                 "percpu_user": [], "kernel": 0, "user": 0}
+        thr = {"periods": 0, "throttledPeriods": 0, "throttledTime": 0}
+        out = {"usage": usage, "throttling": thr}
+        if self.v2:
+            d = self.cg._dir("cpu") or self.cg.dirs.get("unified")
+            if not d:
+                return out
+            st = _read_keyed(os.path.join(d, "cpu.stat"))
+            usage["total"] = st.get("usage_usec", 0) * 1000
+            usage["user"] = st.get("user_usec", 0) * 1000
+            usage["kernel"] = st.get("system_usec", 0) * 1000
+            thr["periods"] = st.get("nr_periods", 0)
+            thr["throttledPeriods"] = st.get("nr_throttled", 0)
+            thr["throttledTime"] = st.get("throttled_usec", 0) * 1000
+            return out
+        d = self.cg._dir("cpuacct")
+        if d:
+            j = lambda n: os.path.join(d, n)  # noqa: E731
+            usage["total"] = _read_int(j("cpuacct.usage"))
+            usage["percpu"] = _ints(j("cpuacct.usage_percpu"))
+            usage["percpu_kernel"] = _ints(j("cpuacct.usage_percpu_sys"))
+            usage["percpu_user"] = _ints(j("cpuacct.usage_percpu_user"))
+            if os.path.exists(j("cpuacct.usage_sys")):
+                usage["kernel"] = _read_int(j("cpuacct.usage_sys"))
+                usage["user"] = _read_int(j("cpuacct.usage_user"))
+            else:
+                st = _read_keyed(j("cpuacct.stat"))
+                usage["kernel"] = st.get("system", 0) * 10**9 // _CLK_TCK
+                usage["user"] = st.get("user", 0) * 10**9 // _CLK_TCK
+        d = self.cg._dir("cpu")
+        if d:
+            st = _read_keyed(os.path.join(d, "cpu.stat"))
+            thr["periods"] = st.get("nr_periods", 0)
+            thr["throttledPeriods"] = st.get("nr_throttled", 0)
+            thr["throttledTime"] = st.get("throttled_time", 0)
+        return out
+
+    @staticmethod
+    def _entry(d, prefix, v2=False):
+        j = lambda n: os.path.join(d, prefix + n)  # noqa: E731
+        if v2:
+            events = _read_keyed(j("events"))
+            return {"limit": _read_int(j("max")), "usage": _read_int(
+                j("current")), "max": _read_int(j("peak")),
+                "failcnt": events.get("max", 0)}
+        return {"limit": _read_int(j("limit_in_bytes")),
+                "usage": _read_int(j("usage_in_bytes")),
+                "max": _read_int(j("max_usage_in_bytes")),
+                "failcnt": _read_int(j("failcnt"))}
+
+    def memory(self):
+        zero = {"limit": 0, "usage": 0, "max": 0, "failcnt": 0}
+        out = {"cache": 0, "usage": dict(zero), "swap": dict(zero),
+               "kernel": dict(zero), "kernelTCP": dict(zero), "raw": {}}
+        d = self.cg._dir("memory")
+        if not d:
+            return out
+        raw = _read_keyed(os.path.join(d, "memory.stat"))
+        out["raw"] = raw
+        if self.v2:
+            out["cache"] = raw.get("file", 0)
+            out["usage"] = self._entry(d, "memory.", v2=True)
+            swap = self._entry(d, "memory.swap.", v2=True)
+            # As for v1, swap means memory+swap.
+            swap["usage"] += out["usage"]["usage"]
+            if swap["limit"] != _U64_MAX and out["usage"]["limit"] != _U64_MAX:
+                swap["limit"] += out["usage"]["limit"]
+            else:
+                swap["limit"] = _U64_MAX
+            out["swap"] = swap
+            return out
+        out["cache"] = raw.get("total_cache", raw.get("cache", 0))
+        out["usage"] = self._entry(d, "memory.")
+        out["swap"] = self._entry(d, "memory.memsw.")
+        out["kernel"] = self._entry(d, "memory.kmem.")
+        out["kernelTCP"] = self._entry(d, "memory.kmem.tcp.")
+        return out
+
+    def pids(self):
+        d = self.cg._dir("pids")
+        if not d:
+            return {"current": len(self.cg.pids()), "limit": 0}
+        limit = _read_int(os.path.join(d, "pids.max"))
+        return {"current": _read_int(os.path.join(d, "pids.current")),
+                "limit": 0 if limit == _U64_MAX else limit}
+
+    def blkio(self):
+        keys = ("ioServiceBytesRecursive", "ioServicedRecursive",
+                "ioQueueRecursive", "ioServiceTimeRecursive",
+                "ioWaitTimeRecursive", "ioMergedRecursive", "ioTimeRecursive",
+                "sectorsRecursive")
+        out = {k: [] for k in keys}
+        if self.v2:
+            d = self.cg._dir("io")
+            if d:
+                self._io_stat(os.path.join(d, "io.stat"), out)
+            return out
+        d = self.cg._dir("blkio")
+        if not d:
+            return out
+        j = lambda n: os.path.join(d, n)  # noqa: E731
+        # CFQ's files when present, else BFQ's, else the throttle layer's.
+        for prefix in ("blkio.", "blkio.bfq.", "blkio.throttle."):
+            if _blkio_entries(j(prefix + "io_serviced_recursive")) or \
+                    prefix == "blkio.throttle.":
+                break
+        out["ioServiceBytesRecursive"] = _blkio_entries(
+            j(prefix + "io_service_bytes_recursive"))
+        out["ioServicedRecursive"] = _blkio_entries(
+            j(prefix + "io_serviced_recursive"))
+        if prefix != "blkio.throttle.":
+            for key, name in (("ioQueueRecursive", "io_queued_recursive"),
+                              ("ioServiceTimeRecursive",
+                               "io_service_time_recursive"),
+                              ("ioWaitTimeRecursive",
+                               "io_wait_time_recursive"),
+                              ("ioMergedRecursive", "io_merged_recursive")):
+                out[key] = _blkio_entries(j(prefix + name))
+        return out
+
+    @staticmethod
+    def _io_stat(path, out):
+        for line in _read_or(path).splitlines():
+            parts = line.split()
+            if not parts or ":" not in parts[0]:
+                continue
+            major, minor = (int(x) for x in parts[0].split(":"))
+            kv = dict(p.split("=", 1) for p in parts[1:] if "=" in p)
+            for key, name, op in (("ioServiceBytesRecursive", "rbytes",
+                                   "Read"),
+                                  ("ioServiceBytesRecursive", "wbytes",
+                                   "Write"),
+                                  ("ioServicedRecursive", "rios", "Read"),
+                                  ("ioServicedRecursive", "wios", "Write")):
+                if name in kv:
+                    out[key].append({"major": major, "minor": minor,
+                                     "op": op, "value": int(kv[name])})
+
+    def hugetlb(self):
+        d = self.cg._dir("hugetlb")
+        out = {}
+        if not d:
+            return out
+        for size in hugepage_sizes():
+            p = f"hugetlb.{size}."
+            if self.v2:
+                events = _read_keyed(os.path.join(d, p + "events"))
+                out[size] = {"usage": _read_int(os.path.join(d, p + "current")),
+                             "max": 0, "failcnt": events.get("max", 0)}
+            else:
+                out[size] = {
+                    "usage": _read_int(os.path.join(d, p + "usage_in_bytes")),
+                    "max": _read_int(os.path.join(d, p +
+                                                  "max_usage_in_bytes")),
+                    "failcnt": _read_int(os.path.join(d, p + "failcnt"))}
+        return out
