@@ -115,6 +115,12 @@ class Native(Runtime):
         return RunResult(p.returncode, p.stdout, p.stderr,
                          time.perf_counter() - t0)
 
+    def time_run_true(self, ws):
+        """The native counterpart of `run /bin/true`: spawn it and wait."""
+        t0 = time.perf_counter()
+        subprocess.run(["/bin/true"], check=True, env=ENV)
+        return time.perf_counter() - t0
+
 
 class OciRuntime(Runtime):
     """A runc-compatible CLI: `<cmd> --root R <flags> run --bundle B ID`."""

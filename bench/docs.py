@@ -1,0 +1,155 @@
+"""Writes docs/performance.md from one run's results."""
+
+from . import report
+
+METHOD = """\
+## How to run it
+
+```
+make bench                                  # everything, 10 repetitions
+make bench BENCH_ARGS=--quick               # a couple of minutes
+python3 -m bench --columns runc,runsc-systrap --tests micro,run_true --reps 5
+python3 -m bench --from-json bench/results/<stamp>/results.json --write-docs
+```
+
+`make bench` installs runc and runsc (Debian's packages) and fetches
+runsc-new with `../shared/tools/fetch-runsc-new` when they are missing.
+Each run writes `bench/results/<timestamp>/` (git-ignored): `results.json`
+with every raw sample, `table.md` and `chart.png`.  `--write-docs` rewrites
+this page and `docs/perf.png`.  Options: `--columns`, `--tests` (names or the
+groups micro, workload, startup, density, floors), `--reps`, `--quick`.
+
+For developers comparing their own changes there are pytest-benchmark suites,
+one file per syscall family (`bench/test_*.py`); they run the same driver
+natively and, when pyrunsc runs, inside it:
+
+```
+python3 -m pytest bench --benchmark-autosave
+python3 -m pytest bench --benchmark-compare
+```
+
+`make test` does not collect them (it runs `pytest tests`).
+
+## Method
+
+* **One driver, every column.**  `bench/driver/driver.c` is built with
+  `gcc -O2 -static` at the start of each run; the same binary runs natively
+  and inside every runtime.  Each microbenchmark calibrates its count so one
+  batch lasts 200 ms (20 ms with `--quick`) and reports ns per call of that
+  batch.  Every call's result is checked, so a runtime that fails a call
+  produces an error, not a fast number.
+* **Same files everywhere.**  Every container's root is a non-recursive,
+  read-only bind mount of the host root (so python3, gcc, tar and find are
+  the host's).  The file workloads run in a per-column directory of one
+  host tmpfs, bind-mounted read-write at `/tmp` in containers (natively it is
+  used in place); the driver and the tar tree are bind-mounted read-only at
+  `/mnt`.  So runsc's and pyrunsc's file calls go through their gofer (or
+  directfs) to the same kind of host filesystem, and paths are relative to
+  the work dir, equally long in every column.
+* **Columns.**  `native` (the driver run directly), `runc`, `runsc`
+  (Debian 12's, `--platform=ptrace`), `runsc-systrap` (Debian 13's runsc,
+  `--platform=systrap`, its default directfs mode), `runsc-systrap-gofer`
+  (the same with `--directfs=false --overlay2=none`, the design closest to
+  pyrunsc's), and `pyrunsc-ptrace`, `pyrunsc-seccomp`, `pyrunsc-directfs`.
+  runsc runs with `--network=none`; no `--ignore-cgroups` is needed because
+  the bundle names no cgroup.  Each runtime gets a private `--root` under
+  the run's directory in /tmp, removed at the end.  A runtime that is not
+  installed, or fails a smoke test (run the driver, get results), is
+  skipped with a note.
+* **The emulated call** is `getppid`: it is the call the trap floor
+  (`trap_limit.c`) traps and answers at once, and one of the identity calls
+  a sentry virtualises.  `getpid` is the allowed call.
+* **Workloads** are timed inside the container by the driver (fork, exec,
+  wait), so container start-up is not part of them: create/stat/read/unlink
+  1000 files of 100 bytes; `python3 -c "import json, email, http.client,
+  sqlite3, asyncio"`; `gcc -O2` of a hello world; `tar -x` of a 3000-file
+  tree (110 directories); `find` over the extracted tree.
+* **Start-up** is the wall time of the runtime's CLI: `run /bin/true`
+  (10 per repetition, 3 with `--quick`) and `create` + `start` +
+  `delete --force`.  For native, `run /bin/true` is a plain spawn.
+* **Density** is the RSS (and PSS, in the JSON) of the runtime's own
+  processes — those whose command line names its private `--root` and their
+  descendants (runsc's sandbox, gofer and ptrace stubs; pyrunsc's boot and
+  gofer), without the container's application — with 1 and with 20 idle
+  containers.  runc leaves no process of its own behind a container: 0.
+  RSS counts pages shared between processes once per process; PSS splits
+  them.
+* **Floors** are `../shared/reference/trap_limit.c` and `serve_limit.c`,
+  built from there at run time and run on the host pinned to CPU 0 and
+  unpinned, in the same loop.
+* **Noise.**  Repetitions interleave the columns (A B C A B C ...); cells show
+  the median and min–max over repetitions.  Each cell is
+  `median (min–max) ×native`.
+"""
+
+
+def _machine(meta):
+    m = meta.get("machine", {})
+    return (f"{m.get('cpu', '?')}, {m.get('cpus', '?')} CPUs, "
+            f"{m.get('memory_gib', '?')} GiB, {m.get('distro', '?')}, "
+            f"kernel {m.get('kernel', '?')}, virtualised: "
+            f"{m.get('virtualised', '?')}")
+
+
+def write(data, path, has_chart=True):
+    meta = data["meta"]
+    cols = data["columns"]
+    versions = "\n".join(
+        f"- `{c}`: {i['version'] or '—'}" + ("" if i["measured"]
+                                              else f" — not measured: {i['note']}")
+        for c, i in cols.items())
+    pyrunsc_ran = any(cols.get(c, {}).get("measured") for c in report.PYRUNSC)
+    status = "" if pyrunsc_ran else (
+        "**The pyrunsc columns are not measured yet**: pyrunsc did not pass "
+        "the harness's smoke test in this run (reasons below), so every "
+        "target is \"not measured\".  The comparison columns are real.\n\n")
+    text = [
+        "# Performance\n",
+        "What does sandboxing cost, and which platform should you use?  "
+        "This page is written by `python3 -m bench --write-docs` from its "
+        "latest run; the numbers below are from that run.\n",
+        status,
+        "## The run\n",
+        f"- Machine: {_machine(meta)}",
+        f"- Command: `{meta.get('command', '?')}` "
+        f"({meta.get('reps', '?')} repetitions"
+        + (", quick mode: 20 ms batches" if meta.get("quick") else "")
+        + f"), {meta.get('started', '?')} – {meta.get('finished', '?')}",
+        "- Columns:\n" + versions + "\n",
+    ]
+    if has_chart:
+        text.append("![benchmark chart](perf.png)\n")
+    text.append("## Results\n")
+    text.append(report.markdown(data))
+    text.append("## Targets (GitHub issue 5)\n")
+    text.append(report.targets_markdown(data))
+    text.append(_reading(data))
+    text.append(METHOD)
+    with open(path, "w") as f:
+        f.write("\n".join(text))
+
+
+def _reading(data):
+    """A few sentences on what this run shows about the comparison columns."""
+    m = lambda t, c: report.median_of(data, t, c)
+    lines = ["## Reading the numbers\n"]
+    g = {c: m("getpid", c) for c in data["columns"]}
+    nat = g.get("native")
+    if nat:
+        parts = [f"{c} ×{v / nat:,.0f}" for c, v in g.items()
+                 if v and c not in ("native", "runc")]
+        if parts:
+            lines.append("- Every gVisor platform intercepts every syscall, "
+                         "even getpid: " + ", ".join(parts) + ".  runc adds "
+                         "nothing to a syscall (its seccomp profile is not "
+                         "in this bundle).")
+    d, gfr = m("stat3", "runsc-systrap"), m("stat3", "runsc-systrap-gofer")
+    if d and gfr:
+        lines.append(f"- runsc-systrap's directfs serves stat in "
+                     f"{d / 1e3:,.1f} µs; its gofer mode needs "
+                     f"{gfr / 1e3:,.1f} µs: the gofer round trip is the cost "
+                     "pyrunsc's design has to beat.")
+    lines.append("- Start-up and memory are dominated by the runtime's own "
+                 "processes: runsc boots a sandbox and a gofer per container.")
+    lines.append("")
+    return "\n".join(lines)
