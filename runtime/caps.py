@@ -91,11 +91,19 @@ def apply_sets(masks):
 
     "PR_CAP_AMBIENT_RAISE: The capability is added to the set of ambient
     capabilities.  The capability must already be present in both the
-    permitted and the inheritable sets" - prctl(2).
+    permitted and the inheritable sets" - prctl(2).  N.B. an ambient
+    capability missing from either set is skipped, as runc only warns when
+    raising fails (the default ``runc spec`` asks for ambient capabilities
+    without inheritable ones).
     """
     from sentry import _sys
     _sys.capset(masks["effective"], masks["permitted"], masks["inheritable"])
     _sys.cap_ambient_clear_all()
     for n in range(64):
-        if masks["ambient"] >> n & 1:
+        if raisable_ambient(masks) >> n & 1:
             _sys.cap_ambient_raise(n)
+
+
+def raisable_ambient(masks):
+    """The ambient capabilities the kernel will accept."""
+    return masks["ambient"] & masks["permitted"] & masks["inheritable"]

@@ -257,7 +257,7 @@ def prepare_rootfs(spec, bundle, rootfs, *, cgroup_paths=None, new_netns=True):
         raise InvalidSpecError("linux.rootfsPropagation",
                                f"unknown propagation {prop!r}")
     try:
-        _sys.mount(None, "/", None, _sys.MS_REC | (_PROPAGATION[prop] & ~_sys.MS_REC))
+        _sys.mount(None, "/", None, _PROPAGATION[prop])
     except OSError as e:
         raise _merr("linux.rootfsPropagation", "setting", "/", e) from None
     try:
@@ -317,13 +317,16 @@ def mount_one(rootfs, bundle, m, field, *, cgroup_paths=None, new_netns=True):
             with _Target(rootfs, dest, is_dir) as t:
                 bf = _sys.MS_BIND | (_sys.MS_REC if opts.recursive else 0)
                 _sys.mount(source, t.proc, None, bf)
+                # A remount or propagation change needs the root of the new
+                # mount: the host path reaches it, the O_PATH fd (the
+                # mountpoint underneath) does not.
                 if flags & ~_sys.MS_REMOUNT:
                     # Bind flags only apply on a remount - mount(2).
-                    keep = kept_flags(t.proc) & ~opts.clear
-                    _sys.mount(None, t.proc, None,
+                    keep = kept_flags(t.host) & ~opts.clear
+                    _sys.mount(None, t.host, None,
                                keep | flags | _sys.MS_BIND | _sys.MS_REMOUNT)
                 for p in opts.propagation:
-                    _sys.mount(None, t.proc, None, p)
+                    _sys.mount(None, t.host, None, p)
         except OSError as e:
             raise _merr(field, f"binding {source} on", dest, e) from None
         return
@@ -348,7 +351,7 @@ def mount_one(rootfs, bundle, m, field, *, cgroup_paths=None, new_netns=True):
             _sys.mount(source, t.proc, kind, flags & ~_sys.MS_REMOUNT,
                        data or None)
             for p in opts.propagation:
-                _sys.mount(None, t.proc, None, p)
+                _sys.mount(None, t.host, None, p)
     except OSError as e:
         raise _merr(field, f"mounting {kind} on", dest, e) from None
 
@@ -424,7 +427,7 @@ def _mount_cgroup(rootfs, dest, opts, field, cgroup_paths):
             sub = os.path.join(dest, name)
             with _Target(rootfs, sub, True) as t:
                 _sys.mount(host_dir, t.proc, None, _sys.MS_BIND | _sys.MS_REC)
-                _sys.mount(None, t.proc, None,
+                _sys.mount(None, t.host, None,
                            base | _sys.MS_BIND | _sys.MS_REMOUNT
                            | (_sys.MS_RDONLY if ro else 0))
         # Keep the host's compatibility links (cpu -> cpu,cpuacct).
@@ -435,9 +438,8 @@ def _mount_cgroup(rootfs, dest, opts, field, cgroup_paths):
                 if not os.path.lexists(link):
                     os.symlink(os.readlink(hp), link)
         if ro:
-            with _Target(rootfs, dest, True, create=False) as t:
-                _sys.mount(None, t.proc, None,
-                           base | _sys.MS_RDONLY | _sys.MS_REMOUNT)
+            _sys.mount(None, secure_join(rootfs, dest), None,
+                       base | _sys.MS_RDONLY | _sys.MS_REMOUNT)
     except OSError as e:
         raise _merr(field, "mounting cgroup on", dest, e) from None
 

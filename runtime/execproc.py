@@ -1,0 +1,143 @@
+"""Fork a new process into a running container (``exec``).
+
+``spawn_exec`` forks an intermediate child that writes itself into the
+container's cgroups, joins every namespace of the container's init (mount
+last), and forks into the pid namespace: the grandchild is the next
+container pid.  The intermediate reports its host pid and exits; the
+grandchild applies the process (runtime/process.py, the same code as init)
+and execs.
+
+Preconditions: the caller is a child subreaper, and it reaps the exec'd
+process itself (boot's reaper): ``spawn_exec`` never waits for it.
+"""
+import os
+import socket
+
+from runtime import control
+from runtime import process as proc
+from runtime.errors import InvalidSpecError, ProcessError
+from runtime.init import InitHandle
+
+# setns order: user first (it grants the rights for the rest), mount last.
+_NS_ORDER = ("user", "cgroup", "ipc", "uts", "net", "pid", "time", "mnt")
+
+
+class ExecHandle(InitHandle):
+    """Boot's end of an exec'd process: ``pid``, ``recv``, ``send``."""
+
+
+def spawn_exec(init_pid, spec, process, *, stdio=(0, 1, 2), console_fd=None,
+               cgroup_procs=(), child_hook=None):
+    """Start ``process`` in the container whose init is ``init_pid``.
+
+    Returns once the host pid is known; later failures of the child arrive
+    as an ``error`` message on ``recv()``, its exec as EOF.
+    """
+    if not process.get("args"):
+        raise InvalidSpecError("process.args", "must not be empty")
+    if process.get("terminal") and console_fd is None:
+        raise InvalidSpecError("process.terminal", "needs a console socket")
+    parent, child = socket.socketpair(socket.AF_UNIX,
+                                      socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:
+        parent.close()
+        proc.child_main(child, lambda: _intermediate(
+            init_pid, spec, process, child, stdio, console_fd,
+            list(cgroup_procs), child_hook))
+    child.close()
+    h = ExecHandle(parent, pid)
+    try:
+        msg = h.recv()
+        if msg is None:
+            raise ProcessError("exec: the child exited before reporting "
+                               "its pid", stage="namespaces")
+        if msg.get("type") == "error":
+            raise ProcessError(msg.get("message", "exec failed"),
+                               stage=msg.get("stage"))
+        if msg.get("type") != "pid":
+            raise ProcessError(f"exec: unexpected message {msg.get('type')!r}")
+    except BaseException:
+        h.kill()
+        h._reap_intermediate()
+        h.close()
+        raise
+    return h
+
+
+def namespaces_to_join(init_pid, ns_dir="/proc"):
+    """``[(name, path)]`` of init's namespaces that differ from ours."""
+    out = []
+    for name in _NS_ORDER:
+        theirs = f"{ns_dir}/{init_pid}/ns/{name}"
+        try:
+            st = os.stat(theirs)
+        except FileNotFoundError:
+            continue
+        try:
+            mine = os.stat(f"/proc/self/ns/{name}")
+            if (mine.st_dev, mine.st_ino) == (st.st_dev, st.st_ino):
+                continue
+        except FileNotFoundError:
+            pass
+        out.append((name, theirs))
+    return out
+
+
+def _intermediate(init_pid, spec, process, sock, stdio, console_fd,
+                  cgroup_procs, child_hook):
+    from sentry import _sys
+    proc.Stage.name = "namespaces"
+    proc.setup_stdio(stdio)
+    keep = {sock.fileno()} | ({console_fd} if console_fd is not None else set())
+    proc.close_other_fds(keep)
+    fds = []
+    for name, path in namespaces_to_join(init_pid):
+        try:
+            fds.append((name, os.open(path, os.O_RDONLY | os.O_CLOEXEC)))
+        except OSError as e:
+            raise ProcessError(f"exec: opening {path}: {e.strerror}",
+                               stage="namespaces", errno=e.errno) from None
+    proc.Stage.name = "cgroup"
+    for path in cgroup_procs:
+        try:
+            with open(path, "w") as f:
+                f.write("0")
+        except OSError as e:
+            raise ProcessError(f"exec: joining cgroup {path}: {e.strerror}",
+                               stage="cgroup", errno=e.errno) from None
+    proc.Stage.name = "namespaces"
+    for name, fd in fds:
+        try:
+            _sys.setns(fd, 0)
+        except OSError as e:
+            raise ProcessError(f"exec: joining {name} namespace of pid "
+                               f"{init_pid}: {e.strerror}", stage="namespaces",
+                               errno=e.errno) from None
+        os.close(fd)
+    os.chdir("/")
+    r, w = os.pipe2(os.O_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:
+        os.close(w)
+        os.read(r, 1)
+        os.close(r)
+        _child(spec, process, sock, console_fd, child_hook)
+        return
+    os.close(r)
+    control.send_msg(sock, {"type": "pid", "pid": pid})
+    os._exit(0)
+
+
+def _child(spec, process, sock, console_fd, child_hook):
+    proc.Stage.name = "process"
+    if process.get("terminal"):
+        from runtime import console
+        proc.Stage.name = "console"
+        console.setup_terminal(process, console_fd)
+    elif console_fd is not None:
+        os.close(console_fd)
+    proc.apply_oom_score_adj(process.get("oomScoreAdj"))
+    proc.finish_and_exec(spec, process, sock, child_hook)
+
+

@@ -1,0 +1,301 @@
+"""Fork the container's init and drive the child side of the sync protocol.
+
+``spawn_init`` (called by boot) forks an *intermediate* child that joins or
+creates the spec's namespaces and forks again: the grandchild is the
+container's pid 1.  The intermediate reports the grandchild's host pid and
+exits, so init is reparented to the caller.
+
+Preconditions: the caller is a child subreaper
+(``sentry._sys.set_child_subreaper()``; boot sets it at startup), or init
+would be reparented to the host's pid 1 instead of to the caller.
+
+The child side follows docs/architecture.md "Processes and the create/start
+protocol": pid → continue → (cgroup namespace, rootfs) → createRuntime →
+continue+state → createContainer hooks, pivot_root, finishing → created →
+start+state → startContainer hooks → process.  Any failure is reported as
+``{"type":"error","stage":...,"message":...}`` and the child exits 127.
+"""
+import logging
+import os
+import socket
+
+from runtime import control, hooks
+from runtime import mounts
+from runtime import process as proc
+from runtime.errors import InvalidSpecError, ProcessError, UnsupportedError
+
+log = logging.getLogger(__name__)
+
+# spec type → (clone flag name in sentry._sys, /proc/<pid>/ns entry)
+NAMESPACES = {
+    "pid": ("CLONE_NEWPID", "pid"), "network": ("CLONE_NEWNET", "net"),
+    "mount": ("CLONE_NEWNS", "mnt"), "ipc": ("CLONE_NEWIPC", "ipc"),
+    "uts": ("CLONE_NEWUTS", "uts"), "cgroup": ("CLONE_NEWCGROUP", "cgroup"),
+    "user": ("CLONE_NEWUSER", "user"), "time": ("CLONE_NEWTIME", "time"),
+}
+
+
+def namespace_plan(spec, netns_path=None):
+    """``[(type, path or None)]`` of the spec's namespaces, validated.
+
+    ``path`` means setns to it, None means a new namespace.  ``netns_path``
+    (boot's ``--network=host``) overrides the spec's network namespace.
+    """
+    nss = (spec.get("linux") or {}).get("namespaces") or []
+    plan, seen = [], set()
+    for i, ns in enumerate(nss):
+        typ = ns.get("type")
+        field = f"linux.namespaces[{i}]"
+        if typ not in NAMESPACES:
+            raise InvalidSpecError(f"{field}.type",
+                                   f"unknown namespace type {typ!r}")
+        if typ in seen:
+            raise InvalidSpecError(f"{field}.type",
+                                   f"namespace {typ!r} given twice")
+        seen.add(typ)
+        if typ == "user":
+            raise UnsupportedError("linux.namespaces",
+                                   "user namespace is not supported yet")
+        if typ == "time":
+            raise UnsupportedError("linux.namespaces",
+                                   "time namespace is not supported yet")
+        path = ns.get("path") or None
+        if typ == "network" and netns_path:
+            path = netns_path
+        plan.append((typ, path))
+    if netns_path and "network" not in seen:
+        plan.append(("network", netns_path))
+    return plan
+
+
+def new_namespaces(plan):
+    return {typ for typ, path in plan if path is None}
+
+
+class InitHandle:
+    """Boot's end of one child's sync socket (init or exec)."""
+
+    def __init__(self, sock, intermediate):
+        self.sock = sock
+        self.pid = None
+        self.intermediate = intermediate
+
+    def recv(self):
+        """The next sync message; None on EOF (the child exec'd or died).
+
+        Received fds are put in the message as ``"_fds"``.  On the ``pid``
+        message the intermediate child is reaped (ECHILD when the caller's
+        reaper got it first is fine).
+        """
+        msg, fds = control.recv_msg(self.sock)
+        if msg is None:
+            return None
+        if fds:
+            msg["_fds"] = fds
+        if msg.get("type") == "pid":
+            self.pid = msg["pid"]
+            self._reap_intermediate()
+        return msg
+
+    def send(self, msg):
+        control.send_msg(self.sock, msg)
+
+    def expect(self, *types):
+        """recv() that raises ProcessError on an error, EOF or another type."""
+        msg = self.recv()
+        if msg is None:
+            raise ProcessError("container process exited before "
+                               + "/".join(types))
+        if msg.get("type") == "error":
+            raise ProcessError(msg.get("message", "failed"),
+                               stage=msg.get("stage"))
+        if msg.get("type") not in types:
+            raise ProcessError(f"unexpected sync message {msg.get('type')!r}")
+        return msg
+
+    def kill(self, sig=9):
+        for pid in (self.pid, self.intermediate):
+            if pid:
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+                if pid == self.pid:
+                    break
+
+    def _reap_intermediate(self):
+        if self.intermediate:
+            try:
+                os.waitpid(self.intermediate, 0)
+            except ChildProcessError:
+                pass
+            self.intermediate = None
+
+    def close(self):
+        self.sock.close()
+
+    def fileno(self):
+        return self.sock.fileno()
+
+
+def spawn_init(spec, bundle, cid, *, stdio=(0, 1, 2), console_fd=None,
+               child_hook=None, netns_path=None):
+    """Fork the container's init; return its InitHandle at once.
+
+    Spec errors found before forking raise InvalidSpecError here; later
+    failures arrive as ``error`` messages.
+    """
+    plan = namespace_plan(spec, netns_path)
+    rootfs = mounts.rootfs_path(spec, bundle)
+    if not os.path.isdir(rootfs):
+        raise InvalidSpecError("root.path", f"{rootfs}: not a directory")
+    process = spec.get("process") or {}
+    if not process.get("args"):
+        raise InvalidSpecError("process.args", "must not be empty")
+    if process.get("terminal") and console_fd is None:
+        raise InvalidSpecError("process.terminal",
+                               "needs a console socket")
+    new = new_namespaces(plan)
+    if "mount" not in new:
+        raise InvalidSpecError("linux.namespaces",
+                               "a new mount namespace is required")
+    if spec.get("hostname") and "uts" not in new:
+        raise InvalidSpecError("hostname",
+                               "needs a new uts namespace")
+    for key in ((spec.get("linux") or {}).get("sysctl") or {}):
+        proc.check_sysctl(key, new)
+    parent, child = socket.socketpair(socket.AF_UNIX,
+                                      socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    log.debug("cid=%s spawning init, namespaces %s", cid, plan)
+    pid = os.fork()
+    if pid == 0:
+        parent.close()
+        proc.child_main(child, lambda: _intermediate(
+            spec, bundle, rootfs, plan, child, stdio, console_fd, child_hook))
+    child.close()
+    return InitHandle(parent, pid)
+
+
+def _open_ns(plan):
+    fds = []
+    for typ, path in plan:
+        if path is None:
+            continue
+        try:
+            fds.append((typ, os.open(path, os.O_RDONLY | os.O_CLOEXEC)))
+        except OSError as e:
+            raise ProcessError(f"linux.namespaces: opening {typ} namespace "
+                               f"{path}: {e.strerror}", stage="namespaces",
+                               errno=e.errno) from None
+    return fds
+
+
+def _intermediate(spec, bundle, rootfs, plan, sock, stdio, console_fd,
+                  child_hook):
+    from sentry import _sys
+    proc.Stage.name = "namespaces"
+    proc.setup_stdio(stdio)
+    keep = {sock.fileno()} | ({console_fd} if console_fd is not None else set())
+    proc.close_other_fds(keep)
+    # Join the given namespaces (mount last: it changes what paths mean),
+    # then create the new ones; the cgroup one waits until init is in its
+    # cgroup.
+    joined = _open_ns(plan)
+    joined.sort(key=lambda t: t[0] == "mount")
+    for typ, fd in joined:
+        if typ == "cgroup":
+            continue
+        try:
+            _sys.setns(fd, 0)
+        except OSError as e:
+            raise ProcessError(f"linux.namespaces: joining {typ} namespace: "
+                               f"{e.strerror}", stage="namespaces",
+                               errno=e.errno) from None
+        os.close(fd)
+    flags = 0
+    for typ, path in plan:
+        if path is None and typ != "cgroup":
+            flags |= getattr(_sys, NAMESPACES[typ][0])
+    if flags:
+        try:
+            _sys.unshare(flags)
+        except OSError as e:
+            raise ProcessError(f"linux.namespaces: unshare: {e.strerror}",
+                               stage="namespaces", errno=e.errno) from None
+    cgroup_fd = next((fd for typ, fd in joined if typ == "cgroup"), None)
+    r, w = os.pipe2(os.O_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:
+        os.close(w)
+        # Wait until the intermediate has reported our pid and exited.
+        os.read(r, 1)
+        os.close(r)
+        _init(spec, bundle, rootfs, plan, sock, console_fd, child_hook,
+              cgroup_fd)
+        return
+    os.close(r)
+    control.send_msg(sock, {"type": "pid", "pid": pid})
+    os._exit(0)
+
+
+def _init(spec, bundle, rootfs, plan, sock, console_fd, child_hook,
+          cgroup_fd):
+    from sentry import _sys
+    new = new_namespaces(plan)
+    linux = spec.get("linux") or {}
+    process = spec.get("process") or {}
+    proc.Stage.name = "continue"
+    proc.expect(sock, "continue")
+    # Now in the container's cgroup: read our paths, then hide them.
+    proc.Stage.name = "cgroup"
+    cgroup_paths = mounts.read_cgroup_paths()
+    try:
+        if cgroup_fd is not None:
+            _sys.setns(cgroup_fd, 0)
+            os.close(cgroup_fd)
+        elif "cgroup" in new:
+            _sys.unshare(_sys.CLONE_NEWCGROUP)
+    except OSError as e:
+        raise ProcessError(f"linux.namespaces: cgroup namespace: {e.strerror}",
+                           stage="cgroup", errno=e.errno) from None
+    os.setsid()
+    proc.Stage.name = "mounts"
+    mounts.prepare_rootfs(spec, bundle, rootfs, cgroup_paths=cgroup_paths,
+                          new_netns="network" in new)
+    proc.Stage.name = "createRuntime"
+    control.send_msg(sock, {"type": "createRuntime"})
+    state = proc.expect(sock, "continue").get("state") or {}
+    proc.Stage.name = "createContainer"
+    spec_hooks = spec.get("hooks") or {}
+    hooks.run_all(spec_hooks.get("createContainer") or [], state,
+                  "createContainer")
+    proc.Stage.name = "pivot_root"
+    mounts.pivot_root(rootfs)
+    if process.get("terminal"):
+        proc.Stage.name = "console"
+        from runtime import console
+        console.setup_terminal(process, console_fd, bind_console=True)
+        console_fd = None
+    proc.Stage.name = "hostname"
+    try:
+        if spec.get("hostname"):
+            _sys.sethostname(spec["hostname"])
+        if spec.get("domainname"):
+            _sys.setdomainname(spec["domainname"])
+    except OSError as e:
+        raise ProcessError(f"hostname: {e.strerror}", stage="hostname",
+                           errno=e.errno) from None
+    proc.Stage.name = "sysctl"
+    proc.apply_sysctl(linux.get("sysctl"), new)
+    proc.Stage.name = "rootfs"
+    mounts.finish_rootfs(spec)
+    proc.apply_oom_score_adj(process.get("oomScoreAdj"))
+    proc.Stage.name = "created"
+    control.send_msg(sock, {"type": "created"})
+    msg = proc.expect(sock, "start")
+    proc.Stage.name = "startContainer"
+    hooks.run_all(spec_hooks.get("startContainer") or [],
+                  msg.get("state") or state, "startContainer")
+    if console_fd is not None:
+        os.close(console_fd)
+    proc.finish_and_exec(spec, process, sock, child_hook)

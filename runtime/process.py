@@ -1,0 +1,338 @@
+"""``spec.process`` applied in the child, shared by init and exec.
+
+One piece of code per piece of logic: the container's init (runtime/init.py)
+and every exec'd process (runtime/execproc.py) end with ``finish_and_exec``:
+cwd, umask, rlimits, user and groups, the five capability sets,
+noNewPrivileges, the spec's seccomp profile, the platform's child hook and
+the exec itself.
+
+Also here: the child's error reporting (``child_main``), the PATH lookup,
+rlimit and sysctl validation.  The pure parts are unit-tested without root
+in tests/unit/test_process.py.
+"""
+import errno
+import os
+import resource
+
+from runtime import caps as capsmod
+from runtime import control
+from runtime.errors import InvalidSpecError, ProcessError, SandboxError
+
+# kernel.* sysctls that belong to the IPC namespace - ipc_namespaces(7).
+_IPC_SYSCTLS = ("kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
+                "kernel.sem", "kernel.shmall", "kernel.shmmax",
+                "kernel.shmmni", "kernel.shm_rmid_forced")
+_UTS_SYSCTLS = ("kernel.hostname", "kernel.domainname")
+
+
+class Stage:
+    """The setup step the child is in, named in its error report."""
+    name = "init"
+
+
+def child_main(sock, body):
+    """Run ``body()`` in a forked child; report any failure and _exit(127).
+
+    The report is ``{"type":"error","stage":...,"message":...}`` on the sync
+    socket; ``body`` only returns on failure (success ends in execve).
+    """
+    code = 127
+    try:
+        body()
+        code = 0
+    except BaseException as e:  # the child never returns to the caller
+        try:
+            control.send_msg(sock, error_message(e))
+        except BaseException:
+            pass
+    finally:
+        os._exit(code)
+
+
+def error_message(e):
+    """The sync message for exception ``e`` raised at ``Stage.name``."""
+    stage = getattr(e, "stage", None) or Stage.name
+    if isinstance(e, SandboxError):
+        msg = str(e)
+    elif isinstance(e, OSError):
+        where = f" {e.filename}" if e.filename else ""
+        msg = f"{stage}:{where}: {e.strerror or e}" if where \
+            else f"{stage}: {e.strerror or e}"
+    else:
+        msg = f"{stage}: internal error: {type(e).__name__}: {e}"
+    return {"type": "error", "stage": stage, "message": msg}
+
+
+def expect(sock, *types):
+    """Receive the next sync message in the child; it must be one of
+    ``types`` (EOF or another type means the parent gave up)."""
+    msg, fds = control.recv_msg(sock)
+    for fd in fds:
+        os.close(fd)
+    if msg is None:
+        raise ProcessError(f"{Stage.name}: parent closed the sync socket",
+                           stage=Stage.name)
+    if msg.get("type") == "abort":
+        raise ProcessError(msg.get("message") or "aborted", stage=Stage.name)
+    if msg.get("type") not in types:
+        raise ProcessError(f"{Stage.name}: unexpected sync message "
+                           f"{msg.get('type')!r}", stage=Stage.name)
+    return msg
+
+
+def close_other_fds(keep):
+    """Mark every fd above 2 that is not in ``keep`` close-on-exec."""
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd > 2 and fd not in keep:
+            try:
+                os.set_inheritable(fd, False)
+            except OSError:
+                pass
+
+
+def setup_stdio(stdio):
+    """dup2 the parent's ``stdio`` fds onto 0, 1, 2 (overlaps allowed)."""
+    high = [os.dup(fd) if fd is not None and fd >= 0 else -1 for fd in stdio]
+    for i, fd in enumerate(high):
+        if fd >= 0:
+            os.dup2(fd, i, inheritable=True)
+            os.close(fd)
+
+
+def env_value(env, key):
+    """The value of ``key`` in a ``["K=V", ...]`` list (the last one wins)."""
+    val = None
+    for e in env or ():
+        k, sep, v = e.partition("=")
+        if sep and k == key:
+            val = v
+    return val
+
+
+def lookup_path(name, env, is_exec=None):
+    """Find ``process.args[0]`` as runc does (Go's exec.LookPath).
+
+    A name with a ``/`` is used as is; otherwise each directory of the
+    container's $PATH (from ``process.env``) is tried in order.
+    """
+    if is_exec is None:
+        is_exec = _is_exec
+    if not name:
+        raise InvalidSpecError("process.args[0]", "must not be empty")
+    if "/" in name:
+        if is_exec(name):
+            return name
+        err = _exec_error(name)
+        raise InvalidSpecError("process.args[0]", f'"{name}": {err}')
+    for d in (env_value(env, "PATH") or "").split(":"):
+        cand = os.path.join(d or ".", name)
+        if is_exec(cand):
+            return cand
+    raise InvalidSpecError("process.args[0]", f'"{name}" not found in $PATH')
+
+
+def _is_exec(path):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return not os.path.isdir(path) and bool(st.st_mode & 0o111)
+
+
+def _exec_error(path):
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        return e.strerror.lower() if e.strerror else str(e)
+    if os.path.isdir(path):
+        return "is a directory"
+    if not st.st_mode & 0o111:
+        return "permission denied"
+    return "not executable"
+
+
+def plan_rlimits(rlimits):
+    """``[(resource, soft, hard, field)]`` from ``process.rlimits``."""
+    out = []
+    for i, r in enumerate(rlimits or ()):
+        typ = r.get("type", "")
+        res = getattr(resource, typ, None) if typ.startswith("RLIMIT_") \
+            else None
+        if res is None:
+            raise InvalidSpecError(f"process.rlimits[{i}].type",
+                                   f"unknown rlimit {typ!r}")
+        soft, hard = r.get("soft"), r.get("hard")
+        if not isinstance(soft, int) or not isinstance(hard, int):
+            raise InvalidSpecError(f"process.rlimits[{i}]",
+                                   "soft and hard must be integers")
+        # 2^64-1 is RLIM_INFINITY, as a spec writes it.
+        conv = [resource.RLIM_INFINITY if v >= (1 << 64) - 1 else v
+                for v in (soft, hard)]
+        out.append((res, conv[0], conv[1], f"process.rlimits[{i}]"))
+    return out
+
+
+def apply_rlimits(rlimits):
+    for res, soft, hard, field in plan_rlimits(rlimits):
+        try:
+            resource.setrlimit(res, (soft, hard))
+        except (OSError, ValueError) as e:
+            raise ProcessError(f"{field}: setrlimit: {getattr(e, 'strerror', e)}",
+                               stage="rlimits") from None
+
+
+def check_sysctl(key, namespaces):
+    """Raise InvalidSpecError unless ``key`` is namespaced by one of the
+    container's own namespaces (``namespaces``: set of spec types)."""
+    field = f"linux.sysctl.{key}"
+    if key in _IPC_SYSCTLS or key.startswith("fs.mqueue."):
+        if "ipc" not in namespaces:
+            raise InvalidSpecError(field, "needs an ipc namespace")
+        return
+    if key.startswith("net."):
+        if "network" not in namespaces:
+            raise InvalidSpecError(field, "needs a network namespace")
+        return
+    if key in _UTS_SYSCTLS:
+        if "uts" not in namespaces:
+            raise InvalidSpecError(field, "needs a uts namespace")
+        return
+    raise InvalidSpecError(field, "is not namespaced: the container may not "
+                           "change it")
+
+
+def apply_sysctl(sysctl, namespaces):
+    """Write ``linux.sysctl`` to /proc/sys (the container's /proc)."""
+    for key, val in (sysctl or {}).items():
+        check_sysctl(key, namespaces)
+    for key, val in (sysctl or {}).items():
+        path = "/proc/sys/" + key.replace(".", "/")
+        try:
+            with open(path, "w") as f:
+                f.write(str(val))
+        except OSError as e:
+            raise ProcessError(f"linux.sysctl.{key}: writing {path}: "
+                               f"{e.strerror}", stage="sysctl",
+                               errno=e.errno) from None
+
+
+def apply_oom_score_adj(value, field="process.oomScoreAdj"):
+    if value is None:
+        return
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write(str(int(value)))
+    except OSError as e:
+        raise ProcessError(f"{field}: {e.strerror}", stage="oom",
+                           errno=e.errno) from None
+
+
+def _user(process):
+    user = process.get("user") or {}
+    uid, gid = user.get("uid", 0), user.get("gid", 0)
+    extra = user.get("additionalGids") or []
+    for field, v in (("uid", uid), ("gid", gid)):
+        if not isinstance(v, int) or v < 0:
+            raise InvalidSpecError(f"process.user.{field}",
+                                   f"must be a non-negative integer, got {v!r}")
+    return uid, gid, list(extra), user.get("umask")
+
+
+def _install_seccomp(profile, field="linux.seccomp"):
+    from runtime import seccomp_profile
+    from sentry import _seccomp
+    bpf, flags = seccomp_profile.build_profile(profile)
+    try:
+        _seccomp.install_bpf(bpf, flags)
+    except OSError as e:
+        raise ProcessError(f"{field}: installing the filter: {e.strerror}",
+                           stage="seccomp", errno=e.errno) from None
+
+
+def finish_and_exec(spec, process, sock, child_hook=None, exec_fn=None):
+    """The last steps of every container process; only returns by raising.
+
+    Order as runc: rlimits (needs CAP_SYS_RESOURCE), the bounding set (needs
+    CAP_SETPCAP), user and groups with PR_SET_KEEPCAPS, the other four sets,
+    cwd, noNewPrivileges, seccomp (before the caps drop when
+    noNewPrivileges is off: then installing a filter needs CAP_SYS_ADMIN),
+    the platform's child hook, execve.
+    """
+    from sentry import _sys
+    Stage.name = "process"
+    args = process.get("args") or []
+    if not args:
+        raise InvalidSpecError("process.args", "must not be empty")
+    env = list(process.get("env") or [])
+    uid, gid, extra, umask = _user(process)
+    masks = capsmod.plan(process.get("capabilities"))
+    nnp = bool(process.get("noNewPrivileges"))
+    seccomp = (spec.get("linux") or {}).get("seccomp")
+    cwd = process.get("cwd") or "/"
+
+    Stage.name = "rlimits"
+    apply_rlimits(process.get("rlimits"))
+    os.umask(0o022 if umask is None else umask)
+    if seccomp and not nnp:
+        Stage.name = "seccomp"
+        _install_seccomp(seccomp)
+    Stage.name = "user"
+    try:
+        capsmod.drop_bounding(masks)
+    except OSError as e:
+        raise ProcessError(f"process.capabilities.bounding: {e.strerror}",
+                           stage="capabilities", errno=e.errno) from None
+    try:
+        cwd_ok = _chdir(cwd)
+        _sys.set_keepcaps(True)
+        _sys.setgroups(extra)
+        _sys.setresgid(gid, gid, gid)
+        _sys.setresuid(uid, uid, uid)
+        _sys.set_keepcaps(False)
+    except OSError as e:
+        raise ProcessError(f"process.user: setting uid {uid} gid {gid}: "
+                           f"{e.strerror}", stage="user",
+                           errno=e.errno) from None
+    try:
+        capsmod.apply_sets(masks)
+    except OSError as e:
+        raise ProcessError(f"process.capabilities: {e.strerror}",
+                           stage="capabilities", errno=e.errno) from None
+    if not cwd_ok:
+        try:
+            os.chdir(cwd)
+        except OSError as e:
+            raise ProcessError(f"process.cwd: {cwd}: {e.strerror}",
+                               stage="cwd", errno=e.errno) from None
+    Stage.name = "exec"
+    path = lookup_path(args[0], env)
+    if nnp:
+        _sys.set_no_new_privs()
+        if seccomp:
+            Stage.name = "seccomp"
+            _install_seccomp(seccomp)
+    if child_hook is not None:
+        Stage.name = "child_hook"
+        child_hook(sock)
+    Stage.name = "exec"
+    try:
+        (exec_fn or _sys.exec_app)(path, args, env)
+    except OSError as e:
+        raise ProcessError(f"process.args[0]: exec {path}: {e.strerror}",
+                           stage="exec", errno=e.errno) from None
+    raise ProcessError("process.args[0]: exec returned", stage="exec")
+
+
+def _chdir(cwd):
+    """chdir as root; EACCES is retried after the user switch (runc)."""
+    if not cwd.startswith("/"):
+        raise InvalidSpecError("process.cwd", f"must be absolute, got {cwd!r}")
+    try:
+        os.chdir(cwd)
+        return True
+    except PermissionError:
+        return False
+    except OSError as e:
+        raise ProcessError(f"process.cwd: {cwd}: {e.strerror}", stage="cwd",
+                           errno=e.errno) from None
