@@ -1,0 +1,131 @@
+"""The pty proxy of ``run`` and ``exec`` for a terminal process.
+
+With ``process.terminal`` and no ``--console-socket``, the CLI is the
+console: it listens on a private console socket, receives the pty master
+the container sends there (SCM_RIGHTS, as with any console socket), puts
+its own terminal in raw mode and copies bytes both ways, resizing the pty
+on SIGWINCH.  runtime/console.py had no proxy helper when this was written,
+so it lives here, with the CLI's terminal.
+"""
+import array
+import contextlib
+import fcntl
+import logging
+import os
+import shutil
+import socket
+import tempfile
+import termios
+import threading
+import tty
+
+from runtime.errors import SandboxError
+
+log = logging.getLogger(__name__)
+
+ACCEPT_TIMEOUT = 30
+
+
+class ConsoleProxy:
+    """A console socket of our own and the copy loops over its pty."""
+
+    def __init__(self, stdin=0, stdout=1):
+        self.stdin, self.stdout = stdin, stdout
+        self._dir = tempfile.mkdtemp(prefix="pyrunsc-console-")
+        self.path = os.path.join(self._dir, "console.sock")
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._sock.bind(self.path)
+        self._sock.listen(1)
+        self.master = None
+        self._saved = None
+        self._out = None
+
+    def receive(self, timeout=ACCEPT_TIMEOUT):
+        """Take the pty master sent to our socket; SandboxError if none."""
+        self._sock.settimeout(timeout)
+        try:
+            conn, _ = self._sock.accept()
+        except socket.timeout:
+            raise SandboxError("console: no pty master arrived on the "
+                               "console socket") from None
+        with conn:
+            conn.settimeout(timeout)
+            fds = array.array("i")
+            try:
+                _, anc, _, _ = conn.recvmsg(
+                    4096, socket.CMSG_SPACE(4 * fds.itemsize))
+            except socket.timeout:
+                raise SandboxError("console: no pty master arrived on the "
+                                   "console socket") from None
+            for level, typ, data in anc:
+                if level == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
+                    fds.frombytes(data[:len(data) - len(data) % fds.itemsize])
+        if not fds:
+            raise SandboxError("console: the console socket carried no fd")
+        self.master = fds[0]
+        for fd in fds[1:]:
+            os.close(fd)
+        return self.master
+
+    def start(self):
+        """Raw mode on our terminal, window size, and the copy threads."""
+        self.resize()
+        if os.isatty(self.stdin):
+            self._saved = termios.tcgetattr(self.stdin)
+            tty.setraw(self.stdin)
+        threading.Thread(target=self._copy, args=(self.stdin, self.master),
+                         name="pyrunsc-tty-in", daemon=True).start()
+        self._out = threading.Thread(target=self._copy,
+                                     args=(self.master, self.stdout),
+                                     name="pyrunsc-tty-out", daemon=True)
+        self._out.start()
+
+    def resize(self):
+        """Give the pty the size of our terminal (SIGWINCH handler)."""
+        if self.master is None:
+            return
+        for fd in (self.stdin, self.stdout):
+            if os.isatty(fd):
+                size = fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8)
+                with contextlib.suppress(OSError):
+                    fcntl.ioctl(self.master, termios.TIOCSWINSZ, size)
+                return
+
+    @staticmethod
+    def _copy(src, dst):
+        while True:
+            try:
+                data = os.read(src, 65536)
+            except OSError:     # EIO: every slave end is closed
+                return
+            if not data:
+                return
+            try:
+                while data:
+                    data = data[os.write(dst, data):]
+            except OSError:
+                return
+
+    def close(self, drain=1.0):
+        """Let the output drain, restore the terminal, free everything."""
+        if self._out is not None:
+            self._out.join(drain)
+        if self._saved is not None:
+            with contextlib.suppress(termios.error):
+                termios.tcsetattr(self.stdin, termios.TCSADRAIN, self._saved)
+            self._saved = None
+        self._sock.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+        # The copy threads may still hold the master; closing it under them
+        # ends their reads.
+        if self.master is not None and (self._out is None
+                                        or not self._out.is_alive()):
+            with contextlib.suppress(OSError):
+                os.close(self.master)
+            self.master = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
