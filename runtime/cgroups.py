@@ -33,7 +33,7 @@ Paths (``Cgroup.for_spec``):
   systemd (no D-Bus); the form is only mapped to the directory systemd would
   use, ``/<expanded slice>/<prefix>-<name>.scope`` (``a-b.slice`` expands to
   ``/a.slice/a-b.slice``; an empty slice means ``system.slice``; a name
-  ending in ``.slice`` is itself a slice below the parent slice).  systemd
+  ending in ``.slice`` is itself a slice directory below the parent).  systemd
   does not know about such a scope and may move or clean it up.
 
 Values follow runc: a resource given as 0 is left unset, -1 means unlimited
@@ -259,9 +259,9 @@ def systemd_path(value):
         raise ValueError(f"invalid systemd unit in {value!r}")
     parent = expand_slice(slice_name or "system.slice")
     if name.endswith(".slice"):
-        # The unit is a slice of its own, nested below the parent slice.
-        leaf = expand_slice(name).rsplit("/", 1)[1]
-        unit = leaf
+        # The unit is a slice of its own, placed below the parent slice.
+        expand_slice(name)
+        unit = name
     else:
         unit = f"{prefix}-{name}.scope" if prefix else f"{name}.scope"
     return parent.rstrip("/") + "/" + unit
