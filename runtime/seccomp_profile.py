@@ -200,7 +200,9 @@ def build_profile(linux_seccomp):
     filt = _seccomp.Filter(default)
     _add_arches(filt, linux_seccomp.get("architectures"))
 
-    rules = linux_seccomp.get("syscalls") or []
+    rules = linux_seccomp.get("syscalls")
+    if rules is None:
+        rules = []
     if not isinstance(rules, list):
         raise InvalidSpecError(f"{_FIELD}.syscalls", "must be an array")
     for i, rule in enumerate(rules):
