@@ -11,6 +11,7 @@
  *   read=P     the first 4 KiB of P (or its errno)
  *   write=P    open(P, O_WRONLY|O_CREAT|O_TRUNC) + write(2): errno or 0
  *   list=P     directory entries of P (or its errno)
+ *   open=P     open(P, O_RDONLY|O_NONBLOCK) then close: errno or 0
  *   sysctl=N   /proc/sys/<N with '.' as '/'>, whitespace trimmed
  *
  * The probe never fails on a missing file: it reports the errno instead.
@@ -163,6 +164,17 @@ static void report_write(const char *path)
         e = errno;
     close(fd);
     printf("{\"errno\":%d}", e);
+}
+
+static void report_open(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        printf("{\"errno\":%d}", errno);
+        return;
+    }
+    close(fd);
+    printf("{\"errno\":0}");
 }
 
 static void report_list(const char *path)
@@ -337,6 +349,8 @@ int main(int argc, char **argv)
             report_read(arg);
         else if (!strcmp(verb, "write"))
             report_write(arg);
+        else if (!strcmp(verb, "open"))
+            report_open(arg);
         else if (!strcmp(verb, "list"))
             report_list(arg);
         else if (!strcmp(verb, "sysctl"))
