@@ -261,7 +261,12 @@ def prepare_rootfs(spec, bundle, rootfs, *, cgroup_paths=None, new_netns=True):
     except OSError as e:
         raise _merr("linux.rootfsPropagation", "setting", "/", e) from None
     try:
-        _sys.mount(rootfs, rootfs, None, _sys.MS_BIND | _sys.MS_REC)
+        # pivot_root(2) needs the new root to be a mount point.  The host
+        # root itself needs no bind (nor pivot_root): a path lookup of "/"
+        # would stop under the bind, and the namespace's root already is a
+        # private copy of it.
+        if rootfs != "/":
+            _sys.mount(rootfs, rootfs, None, _sys.MS_BIND | _sys.MS_REC)
     except OSError as e:
         raise _merr("root.path", "binding", rootfs, e) from None
     if _PROPAGATION[prop] & _sys.MS_SHARED:
@@ -505,6 +510,11 @@ def pivot_root(rootfs):
     a slave and lazily unmounting it leaves only the new root (the trick
     runc and lxc use: no temporary directory inside the rootfs).
     """
+    if rootfs == "/":
+        # The host root as the container's (``runsc do``): the new mount
+        # namespace's root already is a private copy of it.
+        os.chdir("/")
+        return
     oldroot = os.open("/", os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
     newroot = os.open(rootfs, os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
     try:

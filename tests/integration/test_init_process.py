@@ -1,0 +1,456 @@
+"""Container init and exec processes, driven directly through spawn_init and
+spawn_exec (the test plays boot's role: it is the child subreaper, answers
+the sync protocol and reaps).
+
+Two roots: a busybox-static rootfs built in a temp dir, and the host's own
+root read-only (as gVisor's tests and ``runsc do`` use it).
+"""
+import errno
+import os
+import shutil
+import signal
+import socket
+import tempfile
+
+import pytest
+
+from runtime import console, errors, execproc, init
+from sentry import _sys
+
+pytestmark = pytest.mark.root
+
+if os.geteuid() != 0:
+    pytest.skip("needs root", allow_module_level=True)
+
+BUSYBOX = shutil.which("busybox")
+PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def subreaper():
+    _sys.set_child_subreaper(True)
+    try:
+        yield
+    finally:
+        _sys.set_child_subreaper(False)
+
+
+@pytest.fixture(scope="module")
+def busybox_rootfs():
+    d = tempfile.mkdtemp(prefix="pyrunsc-init-test-")
+    try:
+        root = os.path.join(d, "rootfs")
+        os.makedirs(os.path.join(root, "bin"))
+        shutil.copy(BUSYBOX, os.path.join(root, "bin", "busybox"))
+        for name in ("sh", "echo", "cat", "hostname", "id", "grep", "touch",
+                     "sleep", "tty", "stat", "ls", "mkdir", "head"):
+            os.symlink("busybox", os.path.join(root, "bin", name))
+        for sub in ("proc", "dev", "sys", "tmp", "etc", "data", "secretdir"):
+            os.makedirs(os.path.join(root, sub))
+        with open(os.path.join(root, "etc", "secret"), "w") as f:
+            f.write("top secret\n")
+        with open(os.path.join(root, "secretdir", "x"), "w") as f:
+            f.write("hidden\n")
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def base_spec(root="rootfs", args=("true",), readonly=True):
+    return {
+        "ociVersion": "1.0.2",
+        "root": {"path": root, "readonly": readonly},
+        "hostname": "pyrunsc-test",
+        "process": {
+            "terminal": False, "user": {"uid": 0, "gid": 0},
+            "args": list(args), "env": [f"PATH={PATH}", "TERM=xterm"],
+            "cwd": "/", "noNewPrivileges": True,
+            "capabilities": {s: ["CAP_KILL", "CAP_AUDIT_WRITE",
+                                 "CAP_NET_BIND_SERVICE"]
+                             for s in ("bounding", "effective", "permitted")},
+        },
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+             "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+            {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+             "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666",
+                         "mode=0620"]},
+            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+             "options": ["nosuid", "noexec", "nodev", "mode=1777",
+                         "size=65536k"]},
+            {"destination": "/sys", "type": "sysfs", "source": "sysfs",
+             "options": ["nosuid", "noexec", "nodev", "ro"]},
+            {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+             "options": ["nosuid", "nodev", "size=1m"]},
+        ],
+        "linux": {
+            "namespaces": [{"type": t} for t in
+                           ("pid", "network", "ipc", "uts", "mount")],
+            "maskedPaths": ["/proc/kcore", "/proc/keys", "/etc/secret",
+                            "/secretdir"],
+            "readonlyPaths": ["/proc/sys", "/proc/sysrq-trigger"],
+        },
+    }
+
+
+class Run:
+    """One container driven through the sync protocol; always cleaned up."""
+
+    def __init__(self, spec, bundle, console_fd=None):
+        self.r, w = os.pipe2(os.O_CLOEXEC)
+        devnull = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            self.h = init.spawn_init(spec, bundle, "t1", stdio=(devnull, w, w),
+                                     console_fd=console_fd)
+        finally:
+            os.close(w)
+            os.close(devnull)
+        self.h.sock.settimeout(30)  # a stuck child fails the test, no hang
+        self.done = False
+
+    def create(self):
+        self.h.expect("pid")
+        self.h.send({"type": "continue"})
+        self.h.expect("createRuntime")
+        self.h.send({"type": "continue", "state": {"id": "t1"}})
+        self.h.expect("created")
+
+    def start(self):
+        self.h.send({"type": "start", "state": {"id": "t1"}})
+        return self.h.recv()
+
+    def wait(self):
+        _, st = os.waitpid(self.h.pid, 0)
+        self.done = True
+        return os.waitstatus_to_exitcode(st)
+
+    def output(self):
+        chunks = []
+        while True:
+            d = os.read(self.r, 65536)
+            if not d:
+                return b"".join(chunks).decode()
+            chunks.append(d)
+
+    def close(self):
+        if self.h.pid and not self.done:
+            self.h.kill(signal.SIGKILL)
+            try:
+                os.waitpid(self.h.pid, 0)
+            except ChildProcessError:
+                pass
+        self.h._reap_intermediate()
+        self.h.close()
+        os.close(self.r)
+
+
+@pytest.fixture
+def run_ctr():
+    runs = []
+
+    def go(spec, bundle, start=True, console_fd=None):
+        r = Run(spec, bundle, console_fd)
+        runs.append(r)
+        r.create()
+        if start:
+            assert r.start() is None
+        return r
+    try:
+        yield go
+    finally:
+        for r in runs:
+            r.close()
+
+
+def run_sh(run_ctr, bundle, script, spec=None):
+    spec = spec or base_spec()
+    spec["process"]["args"] = ["sh", "-c", script]
+    r = run_ctr(spec, bundle)
+    code = r.wait()
+    return code, r.output()
+
+
+def test_echo_exit_code_hostname_pid1(run_ctr, busybox_rootfs):
+    code, out = run_sh(run_ctr, busybox_rootfs,
+                       "echo hello; hostname; echo pid=$$; exit 7")
+    assert code == 7
+    assert out.split() == ["hello", "pyrunsc-test", "pid=1"]
+
+
+def test_mounts_visible_and_bind_readonly(run_ctr, busybox_rootfs):
+    host = tempfile.mkdtemp(prefix="pyrunsc-init-bind-")
+    try:
+        with open(os.path.join(host, "f"), "w") as f:
+            f.write("from host\n")
+        spec = base_spec()
+        spec["mounts"].append({"destination": "/data", "type": "bind",
+                               "source": host, "options": ["rbind", "ro"]})
+        code, out = run_sh(run_ctr, busybox_rootfs,
+                           "cat /proc/self/mountinfo; cat /data/f; "
+                           "touch /data/g 2>&1; touch /tmp/ok && echo tmp-rw",
+                           spec)
+        assert code == 0
+        mi = {line.split()[4]: line for line in out.splitlines()
+              if len(line.split()) > 6 and line.split()[4].startswith("/")}
+        assert " - tmpfs " in mi["/tmp"] and "size=1024k" in mi["/tmp"]
+        assert " - proc " in mi["/proc"]
+        assert " - devpts " in mi["/dev/pts"]
+        assert mi["/data"].split()[5].startswith("ro")
+        assert mi["/sys"].split()[5].startswith("ro")
+        assert "from host" in out
+        assert "Read-only file system" in out
+        assert "tmp-rw" in out
+        assert not os.path.exists(os.path.join(host, "g"))
+    finally:
+        shutil.rmtree(host)
+
+
+def test_readonly_root_gives_erofs(run_ctr, busybox_rootfs):
+    code, out = run_sh(run_ctr, busybox_rootfs, "touch /newfile 2>&1; exit 0")
+    assert "Read-only file system" in out
+    assert not os.path.exists(os.path.join(busybox_rootfs, "rootfs",
+                                           "newfile"))
+
+
+def test_masked_paths_read_empty(run_ctr, busybox_rootfs):
+    code, out = run_sh(run_ctr, busybox_rootfs,
+                       "echo [$(cat /etc/secret)]; ls /secretdir | wc -l;"
+                       "echo x > /proc/sys/kernel/hostname 2>&1; exit 0")
+    assert "[]" in out
+    assert "top secret" not in out
+    assert out.splitlines()[1].strip() == "0"
+    assert "Read-only file system" in out
+
+
+def test_user_and_groups(run_ctr, busybox_rootfs):
+    spec = base_spec()
+    spec["process"]["user"] = {"uid": 1234, "gid": 4321,
+                               "additionalGids": [10, 20]}
+    code, out = run_sh(run_ctr, busybox_rootfs, "id", spec)
+    assert code == 0
+    assert out.strip() == "uid=1234 gid=4321 groups=10,20"
+
+
+def test_capabilities(run_ctr, busybox_rootfs):
+    spec = base_spec()
+    spec["process"]["capabilities"] = {
+        "bounding": ["CAP_KILL", "CAP_NET_RAW", "CAP_CHOWN"],
+        "effective": ["CAP_KILL", "CAP_CHOWN"],
+        "permitted": ["CAP_KILL", "CAP_CHOWN"],
+        "inheritable": ["CAP_KILL"],
+        "ambient": ["CAP_KILL"]}
+    code, out = run_sh(run_ctr, busybox_rootfs,
+                       "grep ^Cap /proc/self/status", spec)
+    assert code == 0
+    fields = dict(line.split(":\t") for line in out.splitlines())
+    want = lambda *ns: f"{sum(1 << n for n in ns):016x}"  # noqa: E731
+    # root keeps its permitted set over exec; ambient adds CAP_KILL too.
+    assert fields["CapEff"] == want(0, 5)
+    assert fields["CapPrm"] == want(0, 5)
+    assert fields["CapInh"] == want(5)
+    assert fields["CapBnd"] == want(0, 5, 13)
+    assert fields["CapAmb"] == want(5)
+
+
+def test_capabilities_non_root_ambient(run_ctr, busybox_rootfs):
+    spec = base_spec()
+    spec["process"]["user"] = {"uid": 1000, "gid": 1000}
+    spec["process"]["capabilities"] = {
+        s: ["CAP_NET_BIND_SERVICE"] for s in
+        ("bounding", "effective", "permitted", "inheritable", "ambient")}
+    code, out = run_sh(run_ctr, busybox_rootfs,
+                       "grep -E '^Cap(Eff|Amb)' /proc/self/status", spec)
+    assert code == 0
+    assert out.split() == ["CapEff:", f"{1 << 10:016x}",
+                           "CapAmb:", f"{1 << 10:016x}"]
+
+
+def test_rlimits_and_umask(run_ctr, busybox_rootfs):
+    spec = base_spec()
+    spec["process"]["rlimits"] = [
+        {"type": "RLIMIT_NOFILE", "soft": 123, "hard": 456}]
+    spec["process"]["user"]["umask"] = 0o027
+    code, out = run_sh(run_ctr, busybox_rootfs,
+                       "ulimit -n; ulimit -Hn; umask", spec)
+    assert out.split() == ["123", "456", "0027"]
+
+
+def test_sysctl_namespaced(run_ctr, busybox_rootfs):
+    spec = base_spec()
+    spec["linux"]["sysctl"] = {"kernel.shmmni": "1234",
+                               "net.ipv4.ip_forward": "1"}
+    spec["linux"]["readonlyPaths"] = []
+    code, out = run_sh(run_ctr, busybox_rootfs,
+                       "cat /proc/sys/kernel/shmmni "
+                       "/proc/sys/net/ipv4/ip_forward", spec)
+    assert out.split() == ["1234", "1"]
+
+
+def test_sysctl_not_namespaced_rejected(busybox_rootfs):
+    spec = base_spec()
+    spec["linux"]["sysctl"] = {"vm.swappiness": "10"}
+    with pytest.raises(errors.InvalidSpecError,
+                       match=r"^linux.sysctl.vm.swappiness: "):
+        init.spawn_init(spec, busybox_rootfs, "t1")
+
+
+def test_user_namespace_unsupported(busybox_rootfs):
+    spec = base_spec()
+    spec["linux"]["namespaces"].append({"type": "user"})
+    with pytest.raises(errors.UnsupportedError,
+                       match="user namespace is not supported yet"):
+        init.spawn_init(spec, busybox_rootfs, "t1")
+
+
+def test_exe_not_found_error(run_ctr, busybox_rootfs):
+    spec = base_spec(args=["nope"])
+    r = run_ctr(spec, busybox_rootfs, start=False)
+    msg = r.start()
+    assert msg["type"] == "error"
+    assert msg["message"] == 'process.args[0]: "nope" not found in $PATH'
+    assert r.wait() == 127
+
+
+def test_cwd_missing_error(run_ctr, busybox_rootfs):
+    spec = base_spec(args=["true"])
+    spec["process"]["cwd"] = "/does/not/exist"
+    r = run_ctr(spec, busybox_rootfs, start=False)
+    msg = r.start()
+    assert msg["type"] == "error"
+    assert msg["message"] == ("process.cwd: /does/not/exist: "
+                              "No such file or directory")
+
+
+def test_mount_error_names_the_field(busybox_rootfs):
+    spec = base_spec()
+    spec["mounts"].append({"destination": "/data", "type": "bind",
+                           "source": "/nonexistent-pyrunsc-src"})
+    r = Run(spec, busybox_rootfs)
+    try:
+        r.h.expect("pid")
+        r.h.send({"type": "continue"})
+        msg = r.h.recv()
+        assert msg["type"] == "error"
+        assert msg["message"] == ("mounts[6]: bind source "
+                                  "/nonexistent-pyrunsc-src: "
+                                  "No such file or directory")
+        assert r.wait() == 127
+    finally:
+        r.close()
+
+
+def test_symlink_destination_stays_in_rootfs(run_ctr, busybox_rootfs):
+    outside = tempfile.mkdtemp(prefix="pyrunsc-init-outside-")
+    link = os.path.join(busybox_rootfs, "rootfs", "evil")
+    try:
+        os.symlink("../../../../../.." + outside, link)
+        spec = base_spec()
+        # No /tmp tmpfs: the resolved target must be created in the rootfs.
+        spec["mounts"] = [m for m in spec["mounts"]
+                          if m["destination"] != "/tmp"]
+        spec["mounts"].append({"destination": "/evil", "type": "tmpfs",
+                               "source": "tmpfs", "options": ["size=1m"]})
+        code, out = run_sh(run_ctr, busybox_rootfs,
+                           "grep ' - tmpfs ' /proc/self/mountinfo", spec)
+        assert code == 0
+        assert any(line.split()[4] == outside for line in out.splitlines())
+        # It landed inside the rootfs, not on the host's directory.
+        assert os.path.isdir(os.path.join(busybox_rootfs, "rootfs",
+                                          outside.lstrip("/")))
+    finally:
+        os.unlink(link)
+        shutil.rmtree(os.path.join(busybox_rootfs, "rootfs", "tmp",
+                                   os.path.basename(outside)),
+                      ignore_errors=True)
+        shutil.rmtree(outside)
+
+
+def test_exec_sees_pid2_and_hostname(run_ctr, busybox_rootfs):
+    r = run_ctr(base_spec(args=["sleep", "30"]), busybox_rootfs)
+    rd, w = os.pipe2(os.O_CLOEXEC)
+    process = base_spec()["process"]
+    process["args"] = ["sh", "-c", "echo pid=$$; hostname; id -u"]
+    process["user"] = {"uid": 99, "gid": 99}
+    try:
+        e = execproc.spawn_exec(r.h.pid, base_spec(), process,
+                                stdio=(0, w, w))
+        os.close(w)
+        w = None
+        try:
+            assert e.recv() is None
+            _, st = os.waitpid(e.pid, 0)
+        finally:
+            e.close()
+        assert os.waitstatus_to_exitcode(st) == 0
+        assert os.read(rd, 4096).decode().split() == [
+            "pid=2", "pyrunsc-test", "99"]
+    finally:
+        os.close(rd)
+        if w is not None:
+            os.close(w)
+
+
+def test_exec_error_reports(run_ctr, busybox_rootfs):
+    r = run_ctr(base_spec(args=["sleep", "30"]), busybox_rootfs)
+    process = base_spec()["process"]
+    process["args"] = ["nope-exec"]
+    e = execproc.spawn_exec(r.h.pid, base_spec(), process)
+    try:
+        msg = e.recv()
+        assert msg["message"] == \
+            'process.args[0]: "nope-exec" not found in $PATH'
+        _, st = os.waitpid(e.pid, 0)
+        assert os.waitstatus_to_exitcode(st) == 127
+    finally:
+        e.close()
+
+
+def _read_all(fd):
+    out = b""
+    while True:
+        try:
+            d = os.read(fd, 4096)
+        except OSError as ex:  # EIO once the slave side is gone
+            if ex.errno == errno.EIO:
+                return out
+            raise
+        if not d:
+            return out
+        out += d
+
+
+def test_terminal_master_on_console_socket(run_ctr, busybox_rootfs):
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    spec = base_spec(args=["sh", "-c",
+                           "tty; stty size; readlink /dev/ptmx; exit 3"])
+    spec["process"]["terminal"] = True
+    spec["process"]["consoleSize"] = {"height": 33, "width": 111}
+    master = None
+    try:
+        r = run_ctr(spec, busybox_rootfs, start=False, console_fd=b.fileno())
+        b.close()
+        master = console.recv_console(a)
+        assert r.start() is None
+        out = _read_all(master).decode()
+        assert r.wait() == 3
+        assert out.split() == ["/dev/pts/0", "33", "111", "pts/ptmx"]
+    finally:
+        a.close()
+        b.close()
+        if master is not None:
+            os.close(master)
+
+
+def test_host_root_readonly(run_ctr):
+    spec = base_spec(root="/")
+    spec["linux"]["maskedPaths"] = ["/proc/kcore"]
+    code, out = run_sh(run_ctr, "/",
+                       "echo pid=$$; hostname; touch /etc/pyrunsc-x 2>&1; "
+                       "touch /tmp/ok && echo tmp-ok; exit 5", spec)
+    assert code == 5
+    lines = out.splitlines()
+    assert lines[:2] == ["pid=1", "pyrunsc-test"]
+    assert "Read-only file system" in out
+    assert "tmp-ok" in out
+    assert not os.path.exists("/etc/pyrunsc-x")
