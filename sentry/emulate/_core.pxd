@@ -1,0 +1,71 @@
+# The contract between a platform and the emulation layer.
+#
+# A platform fills a Call (number, args, tid, the hooks below), calls
+# dispatch() without the GIL, and then acts on c.action:
+#   ACT_RETURN    answer c.ret (a value, or -errno)
+#   ACT_CONTINUE  let the kernel run the syscall as the app made it
+#   ACT_FD        install c.fd (owned by the platform now; close it after)
+#                 in the app with c.fd_flags (O_CLOEXEC), answer its number
+#   ACT_SLOW      the handler needs Python: call emulate.slow.handle()
+#   ACT_REWRITE   (ptrace only, c.rewrite set) let the kernel run
+#                 openat(AT_FDCWD, c.rel, c.open_flags, c.args[3]) instead,
+#                 c.rel being the resolved file's path as the app sees it
+
+from libc.stdint cimport uint32_t, int64_t, uint64_t
+
+cdef enum:
+    ACT_RETURN = 0
+    ACT_CONTINUE = 1
+    ACT_FD = 2
+    ACT_SLOW = 3
+    ACT_REWRITE = 4
+    NSYSCALLS = 512
+    PATH_BUF = 4096
+    # Fs.mode: how a path that the kernel prints for an app fd relates to
+    # the root: prefixed by the root's own path (same mount namespace,
+    # chroot or a plain directory) or already relative to it (the app is
+    # pivot_root'ed in its own mount namespace).
+    FS_PREFIXED = 0
+    FS_OWN_NS = 1
+
+ctypedef struct Fs:
+    int root_fd
+    int mode
+    int prefix_len
+    # the app's own root is this root (chroot/pivot_root): a resolved path
+    # given back to the kernel must be root-relative; else the host's
+    int app_rooted
+    char prefix[PATH_BUF]
+
+ctypedef struct Call:
+    int nr
+    int tid
+    uint64_t args[6]
+    int action
+    int64_t ret
+    int fd
+    uint32_t fd_flags
+    # N.B. for ACT_FD under ptrace: the kernel redoes the open on the
+    # resolved path with these flags (docs/sentry.md)
+    int open_flags
+    bint rewrite
+    Fs *fs
+    # platform hooks
+    int (*still_valid)(Call *c) noexcept nogil
+    void *plat
+    uint64_t cookie
+    # scratch, preallocated with the call
+    char path[PATH_BUF + 1]
+    char path2[PATH_BUF + 1]
+    char rel[2 * PATH_BUF + 2]
+    char rel2[2 * PATH_BUF + 2]
+    char tmp[PATH_BUF + 1]
+
+ctypedef void (*handler_t)(Call *c) noexcept nogil
+
+cdef void dispatch(Call *c) noexcept nogil
+cdef bint is_trapped(int nr) noexcept nogil
+cdef int fs_init(Fs *fs, int root_fd, int mode) noexcept nogil
+cdef int strip_root(Fs *fs, const char *link, ssize_t n, char *out) noexcept nogil
+cdef int read_mem(Call *c, void *dst, uint64_t addr, size_t n) noexcept nogil
+cdef int write_mem(Call *c, uint64_t addr, const void *src, size_t n) noexcept nogil

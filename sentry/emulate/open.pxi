@@ -1,0 +1,196 @@
+# open(2), openat(2), creat(2), openat2(2).
+
+cdef int VALID_OPEN = (O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC |
+                       O_APPEND | O_NONBLOCK | O_SYNC | O_ASYNC | O_DIRECT |
+                       O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME |
+                       O_CLOEXEC | O_PATH | O_TMPFILE)
+cdef int SETFL_MASK = O_APPEND | O_ASYNC | O_DIRECT | O_NOATIME
+
+
+cdef int kernel_path(Call *c, int fd, char *out) noexcept nogil:
+    """The path of our ``fd`` as the app's kernel view names it."""
+    cdef char proc[64]
+    cdef ssize_t n
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd)
+    n = readlink(proc, c.tmp, PATH_BUF)
+    if n < 0:
+        return -errno
+    if n >= PATH_BUF:
+        return -ENAMETOOLONG
+    if c.fs.app_rooted and c.fs.mode == FS_PREFIXED:
+        return strip_root(c.fs, c.tmp, n, out)
+    memcpy(out, c.tmp, n)
+    out[n] = 0
+    return <int>n
+
+
+cdef void open_rewrite(Call *c, int flags, uint64_t resolve) noexcept nogil:
+    """ptrace: resolve safely, then hand the kernel the resolved path.
+
+    N.B. the kernel opens it again by path in the app's own root; a
+    concurrent rename inside the container can change what it finds, never
+    lead outside that root (docs/sentry.md).
+    """
+    cdef int fd, n, k
+    cdef uint64_t look = O_PATH | (flags & (O_NOFOLLOW | O_DIRECTORY))
+    fd = root_open(c, c.rel, look, 0, resolve)
+    if fd >= 0:
+        if (flags & O_CREAT) and (flags & O_EXCL):
+            close(fd)
+            ret(c, -EEXIST)
+            return
+        n = kernel_path(c, fd, c.rel2)
+        close(fd)
+        if n < 0:
+            ret(c, n)
+            return
+        c.open_flags = flags | O_NOFOLLOW if not (flags & O_PATH) else flags
+    elif fd == -ENOENT and (flags & O_CREAT):
+        n = <int>strlen(c.rel)
+        k = split_last(c.rel, n)
+        if k <= 1:
+            fd = root_open(c, "/", O_PATH | O_DIRECTORY, 0, resolve)
+        else:
+            c.rel[k - 1] = 0
+            fd = root_open(c, c.rel, O_PATH | O_DIRECTORY, 0, resolve)
+        if fd < 0:
+            ret(c, fd)
+            return
+        n = kernel_path(c, fd, c.rel2)
+        close(fd)
+        if n < 0:
+            ret(c, n)
+            return
+        if n + 1 + <int>strlen(c.rel + k) >= PATH_BUF:
+            ret(c, -ENAMETOOLONG)
+            return
+        if c.rel2[n - 1] != b'/':
+            c.rel2[n] = b'/'
+            n += 1
+        memcpy(c.rel2 + n, c.rel + k, strlen(c.rel + k) + 1)
+        c.open_flags = flags | O_NOFOLLOW
+    else:
+        ret(c, fd)
+        return
+    memcpy(c.rel, c.rel2, strlen(c.rel2) + 1)
+    c.action = ACT_REWRITE
+
+
+cdef void do_open(Call *c, int dirfd, uint64_t addr, int flags,
+                  uint64_t mode, uint64_t resolve) noexcept nogil:
+    cdef int n, fd, added = 0
+    cdef stat st
+    n = read_path(c, addr, c.path)
+    if n < 0:
+        ret(c, n)
+        return
+    n = join_path(c, dirfd, c.path, n, c.rel)
+    if n < 0:
+        ret(c, n)
+        return
+    flags &= VALID_OPEN
+    if flags & (O_CREAT | O_TMPFILE) == 0:
+        mode = 0
+    else:
+        mode &= 0o7777 & ~app_umask(c)
+    c.args[3] = mode
+    if c.rewrite:
+        open_rewrite(c, flags, resolve)
+        return
+    # Never block the loop: a FIFO's open waits for its peer - fifo(7).
+    if flags & (O_PATH | O_NONBLOCK) == 0:
+        added = 1
+        flags |= O_NONBLOCK
+    fd = root_open(c, c.rel, flags, mode, resolve)
+    if fd < 0:
+        if fd == -ENXIO and added:
+            c.open_flags = flags & ~O_NONBLOCK
+            c.action = ACT_SLOW
+            return
+        ret(c, fd)
+        return
+    if added:
+        if fstat(fd, &st) == 0 and S_ISFIFO(st.st_mode):
+            close(fd)
+            c.open_flags = flags & ~O_NONBLOCK
+            c.action = ACT_SLOW
+            return
+        fcntl(fd, F_SETFL, flags & SETFL_MASK)
+    c.action = ACT_FD
+    c.fd = fd
+    c.fd_flags = O_CLOEXEC if flags & O_CLOEXEC else 0
+
+
+cdef void h_open(Call *c) noexcept nogil:
+    """open implements linux syscall open(2)."""
+    do_open(c, AT_FDCWD, c.args[0], <int>c.args[1], c.args[2], 0)
+
+
+cdef void h_openat(Call *c) noexcept nogil:
+    """openat implements linux syscall openat(2)."""
+    do_open(c, <int>c.args[0], c.args[1], <int>c.args[2], c.args[3], 0)
+
+
+cdef void h_creat(Call *c) noexcept nogil:
+    """creat implements linux syscall creat(2): "equivalent to open() with
+    flags equal to O_CREAT|O_WRONLY|O_TRUNC" - open(2)."""
+    do_open(c, AT_FDCWD, c.args[0], O_CREAT | O_WRONLY | O_TRUNC, c.args[1], 0)
+
+
+cdef void h_openat2(Call *c) noexcept nogil:
+    """openat2 implements linux syscall openat2(2).
+
+    RESOLVE_BENEATH / RESOLVE_IN_ROOT asked by the app are relative to its
+    dirfd: they are served from that directory's own fd (inside the root),
+    which confines the walk at least as much as our root does.
+    """
+    cdef open_how how
+    cdef uint64_t size = c.args[3]
+    cdef int r, dfd, cloexec
+    if size < 24:
+        ret(c, -EINVAL)
+        return
+    r = read_mem(c, &how, c.args[2], 24)
+    if r < 0:
+        ret(c, r)
+        return
+    if how.flags & ~(<uint64_t>VALID_OPEN) or how.flags >> 32:
+        ret(c, -EINVAL)
+        return
+    if how.resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT):
+        if c.rewrite:
+            ret(c, -ENOSYS)
+            return
+        r = read_path(c, c.args[1], c.path)
+        if r < 0:
+            ret(c, r)
+            return
+        dfd = open_app_fd(c, <int>c.args[0], O_PATH | O_DIRECTORY)
+        if dfd < 0:
+            ret(c, dfd)
+            return
+        cloexec = <int>(how.flags & O_CLOEXEC)
+        how.resolve |= RESOLVE_NO_MAGICLINKS
+        how.flags |= O_CLOEXEC
+        r = <int>syscall(SYS_openat2, dfd, c.path, &how, sizeof(how))
+        r = r if r >= 0 else -errno
+        close(dfd)
+        if r < 0:
+            ret(c, r)
+            return
+        c.action = ACT_FD
+        c.fd = r
+        c.fd_flags = O_CLOEXEC if cloexec else 0
+        return
+    if how.flags & (O_CREAT | O_TMPFILE) == 0 and how.mode != 0:
+        ret(c, -EINVAL)
+        return
+    do_open(c, <int>c.args[0], c.args[1], <int>how.flags, how.mode,
+            how.resolve)
+
+
+cdef void register_open() noexcept nogil:
+    _register(2, h_open)
+    _register(257, h_openat)
+    _register(85, h_creat)
+    _register(437, h_openat2)

@@ -1,0 +1,83 @@
+"""Platform ``seccomp``: SECCOMP_RET_USER_NOTIF, served by _notify.NotifyLoop.
+
+The child installs the sentry filter with SECCOMP_FILTER_FLAG_NEW_LISTENER
+and sends the listener fd to boot; boot adds it to the one loop thread that
+serves every process tree of the sandbox.  Processes forked by the app
+inherit the filter and so the listener: nothing more to attach.
+"""
+import errno
+import os
+import threading
+
+from sentry.platform import base
+from sentry.platform import _notify
+from sentry.emulate import _core
+
+NEW_LISTENER = 1 << 3
+
+
+class SeccompPlatform(base.Platform):
+    name = "seccomp"
+    owns_wait = False
+
+    def __init__(self, *, bpf=None, **kw):
+        super().__init__(**kw)
+        if bpf is None:
+            from sentry import filter as sfilter
+            bpf = sfilter.build_sentry_filter("seccomp")
+        self.bpf = bytes(bpf)
+        trace = None
+        if self.strace:
+            from sentry import strace
+            trace = strace.Tracer(self.log, self.strace_syscalls).notify_hook
+        self.loop = _notify.NotifyLoop(_slow_open, trace)
+        self.loop.start()
+
+    def child_hook(self, sync_sock):
+        """In the app child: install the filter, hand boot the listener."""
+        from sentry import _seccomp
+        try:
+            listener = _seccomp.install_bpf(self.bpf, NEW_LISTENER)
+        except OSError as e:
+            if e.errno != errno.EACCES:
+                raise
+            # No CAP_SYS_ADMIN left: a filter then needs no_new_privs.
+            listener = _seccomp.install_bpf(self.bpf, NEW_LISTENER, nnp=True)
+        try:
+            base.send_msg(sync_sock, {"type": "platform",
+                                      "platform": "seccomp"}, [listener])
+        finally:
+            os.close(listener)
+        base.expect_continue(sync_sock)
+
+    def attach(self, pid, msg=None, fds=()):
+        """Serve the listener the child sent (``fds[0]``; we dup it)."""
+        if not fds:
+            raise OSError(errno.EINVAL, "seccomp platform: no listener fd")
+        root = self.app_root(pid)
+        mode, rooted = base.root_mode(pid, root)
+        self.loop.add(os.dup(fds[0]), root, mode, rooted)
+
+    def stop(self):
+        self.loop.stop()
+
+
+def _slow_open(loop, listener, nid, tid, nr, rel, flags, mode, root_fd):
+    """A FIFO's open blocks until its peer comes: do it on a thread of its
+    own and answer from there."""
+    root = os.dup(root_fd)
+
+    def run():
+        try:
+            fd = _notify.blocking_open(root, rel, flags, mode)
+        finally:
+            os.close(root)
+        if fd < 0:
+            loop.respond(listener, nid, fd)
+            return
+        try:
+            loop.respond_fd(listener, nid, fd, bool(flags & os.O_CLOEXEC))
+        finally:
+            os.close(fd)
+
+    threading.Thread(target=run, name="sentry-open", daemon=True).start()

@@ -1,0 +1,154 @@
+"""Run a program under a sentry platform without boot (tests only).
+
+``run(platform, argv, root=..., chroot=...)`` forks a child that (optionally
+chroots into ``root``,) runs the platform's child hook and execs ``argv``;
+the parent attaches the platform through the same sync messages boot uses,
+collects stdout/stderr and the exit status.  ``platform="native"`` runs the
+same thing without a sentry, for differential tests.
+"""
+import os
+import select
+import signal
+import socket
+import threading
+import time
+
+from sentry import platform as platforms
+from sentry.platform import base
+from sentry import _seccomp  # noqa: F401  (imported before fork)
+
+
+class Result:
+    def __init__(self, status, out, err):
+        self.status, self.out, self.err = status, out, err
+
+    @property
+    def code(self):
+        if os.WIFEXITED(self.status):
+            return os.WEXITSTATUS(self.status)
+        return -os.WTERMSIG(self.status)
+
+    def __repr__(self):
+        return f"Result(code={self.code}, out={self.out[-300:]!r}, err={self.err[-600:]!r})"
+
+
+def run(name, argv, *, root="/", chroot=False, cwd=None, env=None,
+        stdin=b"", timeout=60, strace=False, log=None, bpf=None):
+    env = env if env is not None else {"PATH": "/usr/local/bin:/usr/bin:/bin",
+                                       "HOME": "/", "LANG": "C.UTF-8"}
+    exits = {}
+    exited = threading.Event()
+
+    def on_exit(pid, status):
+        exits[pid] = status
+        exited.set()
+
+    p = None
+    root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    if name != "native":
+        p = platforms.new(name, root_fd=root_fd, strace=strace, log=log,
+                          on_exit=on_exit, bpf=bpf)
+    ps, cs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    in_r, in_w = os.pipe()
+    hook = p.child_hook if p else None
+    args = [os.fsencode(a) for a in argv]
+    envb = {os.fsencode(k): os.fsencode(v) for k, v in env.items()}
+    pid = os.fork()
+    if pid == 0:
+        try:
+            ps.close()
+            os.dup2(in_r, 0)
+            os.dup2(out_w, 1)
+            os.dup2(err_w, 2)
+            for fd in (in_r, in_w, out_r, out_w, err_r, err_w):
+                os.close(fd)
+            if chroot:
+                os.chroot(root)
+            os.chdir(cwd or "/")
+            if hook:
+                hook(cs)
+            cs.close()
+            os.execve(args[0], args, envb)
+        except BaseException as e:
+            try:
+                os.write(2, f"driver child: {e!r}\n".encode())
+            finally:
+                os._exit(126)
+    cs.close()
+    for fd in (in_r, out_w, err_w):
+        os.close(fd)
+    try:
+        msg, fds = base.recv_msg(ps)
+        if msg is not None and p is not None:
+            try:
+                p.attach(pid, msg, fds)
+            finally:
+                for fd in fds:
+                    os.close(fd)
+            base.send_msg(ps, {"type": "continue"})
+        ps.close()
+        os.write(in_w, stdin)
+        os.close(in_w)
+        in_w = None
+        out, err = _collect(out_r, err_r, timeout, pid)
+        if p is not None and p.owns_wait:
+            if not exited.wait(timeout) or pid not in exits:
+                deadline = time.time() + timeout
+                while pid not in exits and time.time() < deadline:
+                    exited.wait(0.1)
+                    exited.clear()
+            status = exits.get(pid, -1)
+        else:
+            status = _waitpid(pid, timeout)
+        return Result(status, out, err)
+    finally:
+        if in_w is not None:
+            os.close(in_w)
+        for fd in (out_r, err_r):
+            os.close(fd)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        if p is not None:
+            p.stop()
+        if p is None or not p.owns_wait:
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+        os.close(root_fd)
+
+
+def _collect(out_r, err_r, timeout, pid):
+    bufs = {out_r: [], err_r: []}
+    open_fds = {out_r, err_r}
+    deadline = time.time() + timeout
+    while open_fds:
+        left = deadline - time.time()
+        if left <= 0:
+            os.kill(pid, signal.SIGKILL)
+            raise TimeoutError(f"program timed out; out={b''.join(bufs[out_r])[-500:]!r} "
+                               f"err={b''.join(bufs[err_r])[-500:]!r}")
+        r, _, _ = select.select(list(open_fds), [], [], left)
+        for fd in r:
+            data = os.read(fd, 65536)
+            if not data:
+                open_fds.discard(fd)
+            else:
+                bufs[fd].append(data)
+    return b"".join(bufs[out_r]), b"".join(bufs[err_r])
+
+
+def _waitpid(pid, timeout):
+    deadline = time.time() + timeout
+    while True:
+        wpid, status = os.waitpid(pid, os.WNOHANG)
+        if wpid == pid:
+            return status
+        if time.time() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            return os.waitpid(pid, 0)[1]
+        time.sleep(0.005)
