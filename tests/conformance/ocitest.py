@@ -230,11 +230,12 @@ class Runtime:
     def new_id(self):
         return f"conf-{uuid.uuid4().hex[:12]}"
 
-    def container(self, spec=None, cid=None, rootfs=True):
+    def container(self, spec=None, cid=None, rootfs=True, parent=None):
         """A new bundle (own rootfs copy + config.json) and its container
-        handle; nothing is created yet."""
+        handle, in ``parent`` (default: the test's tmp dir); nothing is
+        created yet."""
         c = Container(self, spec if spec is not None else default_spec(),
-                      cid or self.new_id(), rootfs)
+                      cid or self.new_id(), rootfs, parent)
         self.containers.append(c)
         return c
 
@@ -256,12 +257,12 @@ def _start_time(pid):
 class Container:
     """A bundle and the lifecycle calls on its container id."""
 
-    def __init__(self, runtime, spec, cid, with_rootfs):
+    def __init__(self, runtime, spec, cid, with_rootfs, parent=None):
         self.rt = runtime
         self.id = cid
         self.spec = spec
         n = len(runtime.containers) + 1
-        self.bundle = runtime.workdir / f"bundle{n}"
+        self.bundle = Path(parent or runtime.workdir) / f"bundle{n}"
         self.bundle.mkdir()
         if with_rootfs:
             shutil.copytree(runtime.rootfs, self.bundle / "rootfs",
