@@ -6,6 +6,7 @@ and their numbers - <linux/capability.h> - and applying
 inheritable, ambient).
 """
 from runtime import errors
+from sentry import _sys
 
 # "The capabilities are listed in <linux/capability.h>" - capabilities(7)
 CAP_NAMES = (
@@ -79,7 +80,6 @@ def names(mask):
 def drop_bounding(masks, top=None):
     """Drop every capability not in ``masks["bounding"]`` from the bounding
     set.  Needs CAP_SETPCAP, so it runs before the user switch."""
-    from sentry import _sys
     top = last_cap() if top is None else top
     for n in range(top + 1):
         if not masks["bounding"] >> n & 1 and _sys.cap_bset_read(n):
@@ -96,7 +96,6 @@ def apply_sets(masks):
     raising fails (the default ``runc spec`` asks for ambient capabilities
     without inheritable ones).
     """
-    from sentry import _sys
     _sys.capset(masks["effective"], masks["permitted"], masks["inheritable"])
     _sys.cap_ambient_clear_all()
     for n in range(64):

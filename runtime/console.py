@@ -15,6 +15,7 @@ import struct
 import termios
 
 from runtime.errors import ProcessError
+from sentry import _sys
 
 PTMX_NAME = b"/dev/ptmx"
 _TIOCGPTN = 0x80045430   # <asm-generic/ioctls.h>: _IOR('T', 0x30, unsigned int)
@@ -74,7 +75,6 @@ def setup_terminal(process, console_fd, bind_console=False):
 
     With ``bind_console`` (init) the slave is also bound on /dev/console.
     """
-    from sentry import _sys
     if console_fd is None:
         raise ProcessError("process.terminal: no console socket was given",
                            stage="console")

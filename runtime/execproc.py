@@ -13,10 +13,11 @@ process itself (boot's reaper): ``spawn_exec`` never waits for it.
 import os
 import socket
 
-from runtime import control
+from runtime import console, control
 from runtime import process as proc
 from runtime.errors import InvalidSpecError, ProcessError
 from runtime.init import InitHandle
+from sentry import _sys
 
 # setns order: user first (it grants the rights for the rest), mount last.
 _NS_ORDER = ("user", "cgroup", "ipc", "uts", "net", "pid", "time", "mnt")
@@ -33,8 +34,7 @@ def spawn_exec(init_pid, spec, process, *, stdio=(0, 1, 2), console_fd=None,
     Returns once the host pid is known; later failures of the child arrive
     as an ``error`` message on ``recv()``, its exec as EOF.
     """
-    if not process.get("args"):
-        raise InvalidSpecError("process.args", "must not be empty")
+    prep = proc.Prepared(spec, process)
     if process.get("terminal") and console_fd is None:
         raise InvalidSpecError("process.terminal", "needs a console socket")
     parent, child = socket.socketpair(socket.AF_UNIX,
@@ -43,7 +43,7 @@ def spawn_exec(init_pid, spec, process, *, stdio=(0, 1, 2), console_fd=None,
     if pid == 0:
         parent.close()
         proc.child_main(child, lambda: _intermediate(
-            init_pid, spec, process, child, stdio, console_fd,
+            init_pid, prep, process, child, stdio, console_fd,
             list(cgroup_procs), child_hook))
     child.close()
     h = ExecHandle(parent, pid)
@@ -84,9 +84,8 @@ def namespaces_to_join(init_pid, ns_dir="/proc"):
     return out
 
 
-def _intermediate(init_pid, spec, process, sock, stdio, console_fd,
+def _intermediate(init_pid, prep, process, sock, stdio, console_fd,
                   cgroup_procs, child_hook):
-    from sentry import _sys
     proc.Stage.name = "namespaces"
     proc.setup_stdio(stdio)
     keep = {sock.fileno()} | ({console_fd} if console_fd is not None else set())
@@ -122,22 +121,21 @@ def _intermediate(init_pid, spec, process, sock, stdio, console_fd,
         os.close(w)
         os.read(r, 1)
         os.close(r)
-        _child(spec, process, sock, console_fd, child_hook)
+        _child(prep, process, sock, console_fd, child_hook)
         return
     os.close(r)
     control.send_msg(sock, {"type": "pid", "pid": pid})
     os._exit(0)
 
 
-def _child(spec, process, sock, console_fd, child_hook):
+def _child(prep, process, sock, console_fd, child_hook):
     proc.Stage.name = "process"
     if process.get("terminal"):
-        from runtime import console
         proc.Stage.name = "console"
         console.setup_terminal(process, console_fd)
     elif console_fd is not None:
         os.close(console_fd)
-    proc.apply_oom_score_adj(process.get("oomScoreAdj"))
-    proc.finish_and_exec(spec, process, sock, child_hook)
+    proc.apply_oom_score_adj(prep.oom_score_adj)
+    proc.finish_and_exec(prep, sock, child_hook)
 
 

@@ -19,10 +19,11 @@ import logging
 import os
 import socket
 
-from runtime import control, hooks
+from runtime import console, control, hooks
 from runtime import mounts
 from runtime import process as proc
 from runtime.errors import InvalidSpecError, ProcessError, UnsupportedError
+from sentry import _sys
 
 log = logging.getLogger(__name__)
 
@@ -150,8 +151,7 @@ def spawn_init(spec, bundle, cid, *, stdio=(0, 1, 2), console_fd=None,
     if not os.path.isdir(rootfs):
         raise InvalidSpecError("root.path", f"{rootfs}: not a directory")
     process = spec.get("process") or {}
-    if not process.get("args"):
-        raise InvalidSpecError("process.args", "must not be empty")
+    prep = proc.Prepared(spec, process)
     if process.get("terminal") and console_fd is None:
         raise InvalidSpecError("process.terminal",
                                "needs a console socket")
@@ -171,7 +171,8 @@ def spawn_init(spec, bundle, cid, *, stdio=(0, 1, 2), console_fd=None,
     if pid == 0:
         parent.close()
         proc.child_main(child, lambda: _intermediate(
-            spec, bundle, rootfs, plan, child, stdio, console_fd, child_hook))
+            spec, bundle, rootfs, plan, child, stdio, console_fd, child_hook,
+            prep))
     child.close()
     return InitHandle(parent, pid)
 
@@ -191,8 +192,7 @@ def _open_ns(plan):
 
 
 def _intermediate(spec, bundle, rootfs, plan, sock, stdio, console_fd,
-                  child_hook):
-    from sentry import _sys
+                  child_hook, prep):
     proc.Stage.name = "namespaces"
     proc.setup_stdio(stdio)
     keep = {sock.fileno()} | ({console_fd} if console_fd is not None else set())
@@ -231,7 +231,7 @@ def _intermediate(spec, bundle, rootfs, plan, sock, stdio, console_fd,
         os.read(r, 1)
         os.close(r)
         _init(spec, bundle, rootfs, plan, sock, console_fd, child_hook,
-              cgroup_fd)
+              cgroup_fd, prep)
         return
     os.close(r)
     control.send_msg(sock, {"type": "pid", "pid": pid})
@@ -239,8 +239,7 @@ def _intermediate(spec, bundle, rootfs, plan, sock, stdio, console_fd,
 
 
 def _init(spec, bundle, rootfs, plan, sock, console_fd, child_hook,
-          cgroup_fd):
-    from sentry import _sys
+          cgroup_fd, prep):
     new = new_namespaces(plan)
     linux = spec.get("linux") or {}
     process = spec.get("process") or {}
@@ -273,7 +272,6 @@ def _init(spec, bundle, rootfs, plan, sock, console_fd, child_hook,
     mounts.pivot_root(rootfs)
     if process.get("terminal"):
         proc.Stage.name = "console"
-        from runtime import console
         console.setup_terminal(process, console_fd, bind_console=True)
         console_fd = None
     proc.Stage.name = "hostname"
@@ -289,7 +287,7 @@ def _init(spec, bundle, rootfs, plan, sock, console_fd, child_hook,
     proc.apply_sysctl(linux.get("sysctl"), new)
     proc.Stage.name = "rootfs"
     mounts.finish_rootfs(spec)
-    proc.apply_oom_score_adj(process.get("oomScoreAdj"))
+    proc.apply_oom_score_adj(prep.oom_score_adj)
     proc.Stage.name = "created"
     control.send_msg(sock, {"type": "created"})
     msg = proc.expect(sock, "start")
@@ -298,4 +296,4 @@ def _init(spec, bundle, rootfs, plan, sock, console_fd, child_hook,
                   msg.get("state") or state, "startContainer")
     if console_fd is not None:
         os.close(console_fd)
-    proc.finish_and_exec(spec, process, sock, child_hook)
+    proc.finish_and_exec(prep, sock, child_hook)

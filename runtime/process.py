@@ -10,13 +10,13 @@ Also here: the child's error reporting (``child_main``), the PATH lookup,
 rlimit and sysctl validation.  The pure parts are unit-tested without root
 in tests/unit/test_process.py.
 """
-import errno
 import os
 import resource
 
 from runtime import caps as capsmod
 from runtime import control
 from runtime.errors import InvalidSpecError, ProcessError, SandboxError
+from sentry import _sys
 
 # kernel.* sysctls that belong to the IPC namespace - ipc_namespaces(7).
 _IPC_SYSCTLS = ("kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
@@ -173,15 +173,6 @@ def plan_rlimits(rlimits):
     return out
 
 
-def apply_rlimits(rlimits):
-    for res, soft, hard, field in plan_rlimits(rlimits):
-        try:
-            resource.setrlimit(res, (soft, hard))
-        except (OSError, ValueError) as e:
-            raise ProcessError(f"{field}: setrlimit: {getattr(e, 'strerror', e)}",
-                               stage="rlimits") from None
-
-
 def check_sysctl(key, namespaces):
     """Raise InvalidSpecError unless ``key`` is namespaced by one of the
     container's own namespaces (``namespaces``: set of spec types)."""
@@ -239,10 +230,43 @@ def _user(process):
     return uid, gid, list(extra), user.get("umask")
 
 
-def _install_seccomp(profile, field="linux.seccomp"):
-    from runtime import seccomp_profile
+class Prepared:
+    """``spec.process`` validated and marshalled in the parent, before fork.
+
+    Spec errors surface as InvalidSpecError in the caller; the child only
+    applies the result.  The spec's seccomp profile is compiled here to BPF
+    bytes (libseccomp stays on the parent's cold path).
+    """
+
+    def __init__(self, spec, process):
+        args = process.get("args") or []
+        if not args or not all(isinstance(a, str) for a in args):
+            raise InvalidSpecError("process.args",
+                                   "must be a non-empty list of strings")
+        self.args = list(args)
+        self.env = list(process.get("env") or [])
+        self.uid, self.gid, self.extra_gids, self.umask = _user(process)
+        self.caps = capsmod.plan(process.get("capabilities"))
+        self.rlimits = plan_rlimits(process.get("rlimits"))
+        self.nnp = bool(process.get("noNewPrivileges"))
+        self.cwd = process.get("cwd") or "/"
+        if not self.cwd.startswith("/"):
+            raise InvalidSpecError("process.cwd",
+                                   f"must be absolute, got {self.cwd!r}")
+        self.oom_score_adj = process.get("oomScoreAdj")
+        self.seccomp = None
+        profile = (spec.get("linux") or {}).get("seccomp")
+        if profile:
+            from runtime import seccomp_profile
+            from sentry import _seccomp  # noqa: F401 (loaded before fork)
+            bpf, flags = seccomp_profile.build_profile(profile)
+            if bpf:
+                self.seccomp = (bytes(bpf), flags)
+
+
+def _install_seccomp(seccomp, field="linux.seccomp"):
     from sentry import _seccomp
-    bpf, flags = seccomp_profile.build_profile(profile)
+    bpf, flags = seccomp
     try:
         _seccomp.install_bpf(bpf, flags)
     except OSError as e:
@@ -250,74 +274,71 @@ def _install_seccomp(profile, field="linux.seccomp"):
                            stage="seccomp", errno=e.errno) from None
 
 
-def finish_and_exec(spec, process, sock, child_hook=None, exec_fn=None):
+def finish_and_exec(prep, sock, child_hook=None, exec_fn=None):
     """The last steps of every container process; only returns by raising.
 
-    Order as runc: rlimits (needs CAP_SYS_RESOURCE), the bounding set (needs
-    CAP_SETPCAP), user and groups with PR_SET_KEEPCAPS, the other four sets,
-    cwd, noNewPrivileges, seccomp (before the caps drop when
+    ``prep`` is the parent's ``Prepared``.  Order as runc: rlimits (needs
+    CAP_SYS_RESOURCE), umask, the bounding set (needs CAP_SETPCAP), user and
+    groups with PR_SET_KEEPCAPS, the other four sets, cwd, noNewPrivileges,
+    the spec's seccomp profile (before the user switch when
     noNewPrivileges is off: then installing a filter needs CAP_SYS_ADMIN),
     the platform's child hook, execve.
     """
-    from sentry import _sys
-    Stage.name = "process"
-    args = process.get("args") or []
-    if not args:
-        raise InvalidSpecError("process.args", "must not be empty")
-    env = list(process.get("env") or [])
-    uid, gid, extra, umask = _user(process)
-    masks = capsmod.plan(process.get("capabilities"))
-    nnp = bool(process.get("noNewPrivileges"))
-    seccomp = (spec.get("linux") or {}).get("seccomp")
-    cwd = process.get("cwd") or "/"
-
     Stage.name = "rlimits"
-    apply_rlimits(process.get("rlimits"))
-    os.umask(0o022 if umask is None else umask)
-    if seccomp and not nnp:
+    for res, soft, hard, field in prep.rlimits:
+        try:
+            resource.setrlimit(res, (soft, hard))
+        except (OSError, ValueError) as e:
+            raise ProcessError(
+                f"{field}: setrlimit: {getattr(e, 'strerror', None) or e}",
+                stage="rlimits") from None
+    os.umask(0o022 if prep.umask is None else prep.umask)
+    if prep.seccomp and not prep.nnp:
         Stage.name = "seccomp"
-        _install_seccomp(seccomp)
-    Stage.name = "user"
+        _install_seccomp(prep.seccomp)
+    Stage.name = "capabilities"
     try:
-        capsmod.drop_bounding(masks)
+        capsmod.drop_bounding(prep.caps)
     except OSError as e:
         raise ProcessError(f"process.capabilities.bounding: {e.strerror}",
                            stage="capabilities", errno=e.errno) from None
+    Stage.name = "user"
+    cwd_ok = _chdir(prep.cwd)
     try:
-        cwd_ok = _chdir(cwd)
         _sys.set_keepcaps(True)
-        _sys.setgroups(extra)
-        _sys.setresgid(gid, gid, gid)
-        _sys.setresuid(uid, uid, uid)
+        _sys.setgroups(prep.extra_gids)
+        _sys.setresgid(prep.gid, prep.gid, prep.gid)
+        _sys.setresuid(prep.uid, prep.uid, prep.uid)
         _sys.set_keepcaps(False)
     except OSError as e:
-        raise ProcessError(f"process.user: setting uid {uid} gid {gid}: "
-                           f"{e.strerror}", stage="user",
+        raise ProcessError(f"process.user: setting uid {prep.uid} gid "
+                           f"{prep.gid}: {e.strerror}", stage="user",
                            errno=e.errno) from None
+    Stage.name = "capabilities"
     try:
-        capsmod.apply_sets(masks)
+        capsmod.apply_sets(prep.caps)
     except OSError as e:
         raise ProcessError(f"process.capabilities: {e.strerror}",
                            stage="capabilities", errno=e.errno) from None
     if not cwd_ok:
         try:
-            os.chdir(cwd)
+            os.chdir(prep.cwd)
         except OSError as e:
-            raise ProcessError(f"process.cwd: {cwd}: {e.strerror}",
+            raise ProcessError(f"process.cwd: {prep.cwd}: {e.strerror}",
                                stage="cwd", errno=e.errno) from None
     Stage.name = "exec"
-    path = lookup_path(args[0], env)
-    if nnp:
+    path = lookup_path(prep.args[0], prep.env)
+    if prep.nnp:
         _sys.set_no_new_privs()
-        if seccomp:
+        if prep.seccomp:
             Stage.name = "seccomp"
-            _install_seccomp(seccomp)
+            _install_seccomp(prep.seccomp)
     if child_hook is not None:
         Stage.name = "child_hook"
         child_hook(sock)
     Stage.name = "exec"
     try:
-        (exec_fn or _sys.exec_app)(path, args, env)
+        (exec_fn or _sys.exec_app)(path, prep.args, prep.env)
     except OSError as e:
         raise ProcessError(f"process.args[0]: exec {path}: {e.strerror}",
                            stage="exec", errno=e.errno) from None
@@ -326,8 +347,6 @@ def finish_and_exec(spec, process, sock, child_hook=None, exec_fn=None):
 
 def _chdir(cwd):
     """chdir as root; EACCES is retried after the user switch (runc)."""
-    if not cwd.startswith("/"):
-        raise InvalidSpecError("process.cwd", f"must be absolute, got {cwd!r}")
     try:
         os.chdir(cwd)
         return True
