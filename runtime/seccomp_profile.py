@@ -146,27 +146,26 @@ def _add_arches(filt, arches):
                                    f"unknown architecture {arch!r}") from None
 
 
-def _syscall_nr(name):
-    """Native number of ``name``, or None when it cannot be filtered."""
-    try:
-        return _seccomp.resolve_name(name)
-    except KeyError:
-        pass
-    entry = syscalls.BY_NAME.get(name)
-    return entry.nr if entry else None
-
-
 def _add_rule(filt, action, name, conds, field):
-    nr = _syscall_nr(name)
-    if nr is None:
-        log.debug("seccomp: skipping unknown syscall %s (%s)", name, field)
-        return
+    """Add one spec rule for ``name`` (by name when libseccomp knows it, so
+    it also reaches the profile's other architectures; by our table's
+    number for a syscall newer than libseccomp)."""
+    syscall = name
+    try:
+        _seccomp.resolve_name(name)
+    except KeyError:
+        entry = syscalls.BY_NAME.get(name)
+        if entry is not None:
+            syscall = entry.nr
     indices = [c[0] for c in conds]
     groups = [conds] if len(set(indices)) == len(indices) \
         else [[c] for c in conds]
     for group in groups:
         try:
-            filt.add_rule(action, nr, *group)
+            filt.add_rule(action, syscall, *group)
+        except KeyError:
+            log.debug("seccomp: skipping unknown syscall %s (%s)", name, field)
+            return
         except OSError as e:
             if e.errno == errno.EFAULT:
                 # A number newer than libseccomp: it cannot translate it for
