@@ -392,3 +392,78 @@ def test_notify_listener_receives_a_trap():
             out = f.read().decode()
         _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0, out
+
+
+class UserRegs(ctypes.Structure):
+    """struct user_regs_struct (x86-64) - sys/user.h."""
+    _fields_ = [(n, ctypes.c_ulonglong) for n in (
+        "r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8",
+        "rax", "rcx", "rdx", "rsi", "rdi", "orig_rax", "rip", "cs", "eflags",
+        "rsp", "ss", "fs_base", "gs_base", "ds", "es", "fs", "gs")]
+
+
+PTRACE_TRACEME, PTRACE_CONT, PTRACE_GETREGS, PTRACE_SETREGS = 0, 7, 12, 13
+PTRACE_SETOPTIONS, PTRACE_GETEVENTMSG = 0x4200, 0x4201
+PTRACE_O_TRACESECCOMP, PTRACE_O_EXITKILL = 0x80, 0x100000
+PTRACE_EVENT_SECCOMP = 7
+
+
+def ptrace(req, pid, addr=0, data=0):
+    libc.ptrace.restype = ctypes.c_long
+    ctypes.set_errno(0)
+    res = libc.ptrace(ctypes.c_long(req), ctypes.c_long(pid),
+                      ctypes.c_void_p(addr), ctypes.c_void_p(data))
+    if res == -1 and ctypes.get_errno():
+        raise OSError(ctypes.get_errno(), f"ptrace {req}")
+    return res
+
+
+def test_ptrace_tracer_receives_a_trap():
+    bpf = sfilter.build_sentry_filter("ptrace")
+    pid = os.fork()
+    if pid == 0:
+        code = 2
+        try:
+            ptrace(PTRACE_TRACEME, 0)
+            os.kill(os.getpid(), signal.SIGSTOP)
+            sc.install_bpf(bpf, nnp=True)
+            try:
+                os.open("/pyrunsc-trace-test", os.O_RDONLY)
+                code = 1
+            except OSError as e:
+                code = 0 if e.errno == errno.ELOOP else 1
+        finally:
+            os._exit(code)
+    traps, status = [], None
+    try:
+        _, st = os.waitpid(pid, 0)
+        assert os.WIFSTOPPED(st) and os.WSTOPSIG(st) == signal.SIGSTOP
+        ptrace(PTRACE_SETOPTIONS, pid, 0,
+               PTRACE_O_TRACESECCOMP | PTRACE_O_EXITKILL)
+        ptrace(PTRACE_CONT, pid)
+        while True:
+            _, st = os.waitpid(pid, 0)
+            if os.WIFEXITED(st) or os.WIFSIGNALED(st):
+                status = st
+                break
+            sig = 0
+            if st >> 8 == signal.SIGTRAP | PTRACE_EVENT_SECCOMP << 8:
+                msg = ctypes.c_ulong()
+                ptrace(PTRACE_GETEVENTMSG, pid, 0, ctypes.addressof(msg))
+                regs = UserRegs()
+                ptrace(PTRACE_GETREGS, pid, 0, ctypes.addressof(regs))
+                traps.append((regs.orig_rax, msg.value))
+                if regs.orig_rax == 257:
+                    # Skip the call (nr -1) and answer ELOOP.
+                    regs.orig_rax = 0xFFFFFFFFFFFFFFFF
+                    regs.rax = -errno.ELOOP & 0xFFFFFFFFFFFFFFFF
+                    ptrace(PTRACE_SETREGS, pid, 0, ctypes.addressof(regs))
+            elif os.WIFSTOPPED(st):
+                sig = os.WSTOPSIG(st)
+            ptrace(PTRACE_CONT, pid, 0, sig)
+    finally:
+        if status is None:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    assert (257, sfilter.TRACE_DATA) in traps
+    assert os.waitstatus_to_exitcode(status) == 0, traps
