@@ -118,6 +118,10 @@ def wait_forwarding(wait, deliver, extra=None):
             except SandboxError as e:
                 log.warning("forwarding signal %d: %s", signo, e)
         t.join()
+        # Signals that arrived as the process ended are dropped here rather
+        # than delivered to the CLI once the mask is restored.
+        while signal.sigtimedwait(sigs, 0) is not None:
+            pass
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
     if "error" in box:
