@@ -109,8 +109,10 @@ class Run:
         self.h.sock.settimeout(30)  # a stuck child fails the test, no hang
         self.done = False
 
-    def create(self):
+    def create(self, on_pid=None):
         self.h.expect("pid")
+        if on_pid:
+            on_pid(self.h.pid)
         self.h.send({"type": "continue"})
         self.h.expect("createRuntime")
         self.h.send({"type": "continue", "state": {"id": "t1"}})
@@ -149,10 +151,10 @@ class Run:
 def run_ctr():
     runs = []
 
-    def go(spec, bundle, start=True, console_fd=None):
+    def go(spec, bundle, start=True, console_fd=None, on_pid=None):
         r = Run(spec, bundle, console_fd)
         runs.append(r)
-        r.create()
+        r.create(on_pid)
         if start:
             assert r.start() is None
         return r
@@ -163,10 +165,10 @@ def run_ctr():
             r.close()
 
 
-def run_sh(run_ctr, bundle, script, spec=None):
+def run_sh(run_ctr, bundle, script, spec=None, on_pid=None):
     spec = spec or base_spec()
     spec["process"]["args"] = ["sh", "-c", script]
-    r = run_ctr(spec, bundle)
+    r = run_ctr(spec, bundle, on_pid=on_pid)
     code = r.wait()
     return code, r.output()
 
@@ -423,7 +425,8 @@ def _read_all(fd):
 def test_terminal_master_on_console_socket(run_ctr, busybox_rootfs):
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     spec = base_spec(args=["sh", "-c",
-                           "tty; stty size; readlink /dev/ptmx; exit 3"])
+                           "tty; stty size; readlink /dev/ptmx; "
+                           "stat -c %t,%T /dev/console; exit 3"])
     spec["process"]["terminal"] = True
     spec["process"]["consoleSize"] = {"height": 33, "width": 111}
     master = None
@@ -434,7 +437,8 @@ def test_terminal_master_on_console_socket(run_ctr, busybox_rootfs):
         assert r.start() is None
         out = _read_all(master).decode()
         assert r.wait() == 3
-        assert out.split() == ["/dev/pts/0", "33", "111", "pts/ptmx"]
+        assert out.split() == ["/dev/pts/0", "33", "111", "pts/ptmx",
+                               "88,0"]
     finally:
         a.close()
         b.close()
@@ -454,3 +458,148 @@ def test_host_root_readonly(run_ctr):
     assert "Read-only file system" in out
     assert "tmp-ok" in out
     assert not os.path.exists("/etc/pyrunsc-x")
+
+
+@pytest.mark.parametrize("nnp", [True, False])
+def test_seccomp_profile_applied(run_ctr, busybox_rootfs, nnp):
+    spec = base_spec()
+    spec["process"]["noNewPrivileges"] = nnp
+    spec["linux"]["seccomp"] = {
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64"],
+        "syscalls": [{"names": ["mkdir", "mkdirat"],
+                      "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}
+    code, out = run_sh(run_ctr, busybox_rootfs,
+                       "mkdir /tmp/d 2>&1; touch /tmp/f && echo touched",
+                       spec)
+    assert "Operation not permitted" in out
+    assert "touched" in out
+
+
+def test_create_and_start_container_hooks(run_ctr, busybox_rootfs):
+    out_dir = tempfile.mkdtemp(prefix="pyrunsc-init-hooks-")
+    try:
+        spec = base_spec()
+        spec["hooks"] = {
+            # Runs in the runtime's namespace view, before pivot_root.
+            "createContainer": [{
+                "path": "/bin/sh",
+                "args": ["sh", "-c", f"cat > {out_dir}/create"]}],
+            # Runs in the container, after pivot_root.
+            "startContainer": [{
+                "path": "/bin/sh",
+                "args": ["sh", "-c", "cat > /tmp/started"]}]}
+        code, out = run_sh(run_ctr, busybox_rootfs, "cat /tmp/started", spec)
+        assert code == 0
+        assert out == '{"id": "t1"}'
+        with open(os.path.join(out_dir, "create")) as f:
+            assert f.read() == '{"id": "t1"}'
+    finally:
+        shutil.rmtree(out_dir)
+
+
+def test_failing_hook_reports_error(run_ctr, busybox_rootfs):
+    spec = base_spec()
+    spec["hooks"] = {"startContainer": [
+        {"path": "/bin/sh", "args": ["sh", "-c", "exit 4"]}]}
+    r = run_ctr(spec, busybox_rootfs, start=False)
+    msg = r.start()
+    assert msg["type"] == "error" and msg["stage"] == "startContainer"
+    assert "exit status 4" in msg["message"]
+
+
+def test_devices_default_and_spec(run_ctr, busybox_rootfs):
+    spec = base_spec()
+    spec["linux"]["devices"] = [{"path": "/dev/mynull", "type": "c",
+                                 "major": 1, "minor": 3, "fileMode": 0o640,
+                                 "uid": 0, "gid": 0}]
+    code, out = run_sh(run_ctr, busybox_rootfs,
+                       "stat -c '%n %F %t,%T %a' /dev/null /dev/zero "
+                       "/dev/full /dev/random /dev/urandom /dev/tty "
+                       "/dev/mynull; readlink /dev/fd; readlink /dev/stdin; "
+                       "echo x > /dev/mynull && echo ok", spec)
+    assert code == 0
+    assert out.splitlines() == [
+        "/dev/null character special file 1,3 666",
+        "/dev/zero character special file 1,5 666",
+        "/dev/full character special file 1,7 666",
+        "/dev/random character special file 1,8 666",
+        "/dev/urandom character special file 1,9 666",
+        "/dev/tty character special file 5,0 666",
+        "/dev/mynull character special file 1,3 640",
+        "/proc/self/fd", "/proc/self/fd/0", "ok"]
+
+
+def test_oom_score_adj_and_domainname(run_ctr, busybox_rootfs):
+    spec = base_spec()
+    spec["process"]["oomScoreAdj"] = 321
+    spec["domainname"] = "example.test"
+    code, out = run_sh(run_ctr, busybox_rootfs,
+                       "cat /proc/self/oom_score_adj; "
+                       "cat /proc/sys/kernel/domainname", spec)
+    assert out.split() == ["321", "example.test"]
+
+
+def test_join_namespace_by_path(run_ctr, busybox_rootfs):
+    first = run_ctr(base_spec(args=["sleep", "30"]), busybox_rootfs)
+    spec = base_spec()
+    del spec["hostname"]
+    spec["linux"]["namespaces"] = [
+        {"type": "mount"}, {"type": "pid"},
+        {"type": "uts", "path": f"/proc/{first.h.pid}/ns/uts"},
+        {"type": "network", "path": f"/proc/{first.h.pid}/ns/net"}]
+    code, out = run_sh(run_ctr, busybox_rootfs,
+                       "hostname; readlink /proc/self/ns/net", spec)
+    assert code == 0
+    assert out.split() == ["pyrunsc-test",
+                           os.readlink(f"/proc/{first.h.pid}/ns/net")]
+
+
+@pytest.fixture
+def pids_cgroup():
+    base = "/sys/fs/cgroup/pids"
+    if not os.path.isdir(base):
+        pytest.skip("no cgroup v1 pids hierarchy on this host")
+    path = tempfile.mkdtemp(prefix="pyrunsc-init-test-", dir=base)
+    try:
+        yield path
+    finally:
+        os.rmdir(path)
+
+
+def test_cgroup_mount_shows_own_cgroup(run_ctr, busybox_rootfs, pids_cgroup):
+    spec = base_spec()
+    spec["linux"]["namespaces"].append({"type": "cgroup"})
+    spec["mounts"].append({"destination": "/sys/fs/cgroup", "type": "cgroup",
+                           "source": "cgroup",
+                           "options": ["nosuid", "noexec", "nodev", "ro"]})
+
+    def join(pid):
+        with open(os.path.join(pids_cgroup, "cgroup.procs"), "w") as f:
+            f.write(str(pid))
+    code, out = run_sh(run_ctr, busybox_rootfs,
+                       "grep pids /proc/self/cgroup; "
+                       "cat /sys/fs/cgroup/pids/pids.max; "
+                       "touch /sys/fs/cgroup/pids/x 2>&1; exit 0",
+                       spec, on_pid=join)
+    lines = out.splitlines()
+    assert lines[0].endswith(":pids:/")
+    assert lines[1] == "max"
+    assert "Read-only file system" in lines[2]
+
+
+def test_exec_joins_cgroup(run_ctr, busybox_rootfs, pids_cgroup):
+    r = run_ctr(base_spec(args=["sleep", "30"]), busybox_rootfs)
+    procs = os.path.join(pids_cgroup, "cgroup.procs")
+    process = base_spec()["process"]
+    process["args"] = ["sleep", "30"]
+    e = execproc.spawn_exec(r.h.pid, base_spec(), process,
+                            cgroup_procs=[procs])
+    try:
+        assert e.recv() is None
+        with open(procs) as f:
+            assert f.read().split() == [str(e.pid)]
+    finally:
+        e.kill()
+        os.waitpid(e.pid, 0)
+        e.close()
