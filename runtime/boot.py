@@ -16,7 +16,7 @@ import signal
 import socket
 import threading
 
-from runtime import control, errors, procs, status as st
+from runtime import control, errors, netutil, procs, status as st
 from runtime import spec as specmod
 from runtime.reaper import Reaper, exit_code
 
@@ -90,10 +90,19 @@ class Boot:
         cgroup = Cgroup.for_spec(cid, spec, self.config.systemd_cgroup)
         c = _Container(cid, bundle, spec, cgroup)
         self.containers[cid] = c
-        cgroup.create((spec.get("linux") or {}).get("resources"))
+        cgroup.create(_resources_with_default_devices(spec))
         netns = None
         if self.config.network == "host":
-            netns = "/proc/1/ns/net"
+            netns = f"/proc/{os.getpid()}/ns/net"
+        elif self.config.network == "none":
+            # A network namespace of its own, whatever the spec says.
+            linux = spec.setdefault("linux", {})
+            linux["namespaces"] = [n for n in linux.get("namespaces") or []
+                                   if n.get("type") != "network"]
+            linux["namespaces"].append({"type": "network"})
+        new_netns = any(n.get("type") == "network" and not n.get("path")
+                        for n in (spec.get("linux") or {}).get("namespaces")
+                        or []) and netns is None
         c.handle = init.spawn_init(spec, bundle, cid, stdio=stdio,
                                    console_fd=console_fd,
                                    child_hook=self._child_hook(),
@@ -108,6 +117,8 @@ class Boot:
                 c.pid = msg["pid"]
                 self.reaper.watch(c.pid, lambda s, c=c: self._init_exited(c, s))
                 cgroup.add_pid(c.pid)
+                if new_netns:
+                    netutil.loopback_up(c.pid)
                 c.handle.send({"type": "continue"})
             elif t == "createRuntime":
                 control.send_msg(cli, {"type": "hooks", "pid": c.pid})
@@ -316,6 +327,42 @@ class Boot:
         self.server = control.Server(sock_path, handlers)
         threading.Thread(target=self.server.serve_forever, name="control",
                          daemon=True).start()
+
+
+# What every container may use whatever its spec's device rules say, as runc
+# allows them: mknod of any char/block device (creating is not using), the
+# default devices and the pty devices.
+_DEFAULT_DEVICE_RULES = [
+    {"allow": True, "type": "c", "access": "m"},
+    {"allow": True, "type": "b", "access": "m"},
+    {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwm"},
+    {"allow": True, "type": "c", "major": 1, "minor": 5, "access": "rwm"},
+    {"allow": True, "type": "c", "major": 1, "minor": 7, "access": "rwm"},
+    {"allow": True, "type": "c", "major": 1, "minor": 8, "access": "rwm"},
+    {"allow": True, "type": "c", "major": 1, "minor": 9, "access": "rwm"},
+    {"allow": True, "type": "c", "major": 5, "minor": 0, "access": "rwm"},
+    {"allow": True, "type": "c", "major": 5, "minor": 1, "access": "rwm"},
+    {"allow": True, "type": "c", "major": 5, "minor": 2, "access": "rwm"},
+    {"allow": True, "type": "c", "major": 136, "access": "rwm"},
+    {"allow": True, "type": "c", "major": 10, "minor": 200, "access": "rwm"},
+]
+
+
+def _resources_with_default_devices(spec):
+    """linux.resources with the default devices and linux.devices allowed."""
+    linux = spec.get("linux") or {}
+    res = dict(linux.get("resources") or {})
+    rules = list(res.get("devices") or [])
+    if not rules:
+        return res or None
+    rules += _DEFAULT_DEVICE_RULES
+    for d in linux.get("devices") or []:
+        if d.get("type") in ("c", "b"):
+            rules.append({"allow": True, "type": d["type"],
+                          "major": d.get("major"), "minor": d.get("minor"),
+                          "access": "rwm"})
+    res["devices"] = rules
+    return res
 
 
 def _csv(s):

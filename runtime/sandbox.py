@@ -40,6 +40,15 @@ def boot_argv(config, cid, bundle, sync_fd, console_fd):
     return argv
 
 
+def _boot_env():
+    """Boot's environment: ours, with this checkout importable."""
+    env = dict(os.environ)
+    top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    path = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = top + (os.pathsep + path if path else "")
+    return env
+
+
 class Sandbox:
     def __init__(self, sid, pid, pid_start, sock_path):
         self.id, self.pid, self.pid_start, self.socket = (
@@ -70,7 +79,7 @@ class Sandbox:
         argv = boot_argv(config, cid, bundle, theirs.fileno(), console_fd)
         import subprocess
         try:
-            proc = subprocess.Popen(argv, pass_fds=pass_fds,
+            proc = subprocess.Popen(argv, pass_fds=pass_fds, env=_boot_env(),
                                     start_new_session=True, cwd="/")
         except OSError as e:
             raise errors.SandboxError(f"starting sandbox: {e}") from None
