@@ -141,8 +141,12 @@ cdef extern from "<sys/ptrace.h>" nogil:
 cdef extern from "<sys/wait.h>" nogil:
     int waitpid(int pid, int *status, int options)
     int WNOHANG, __WALL
-    bint WIFEXITED(int), WIFSIGNALED(int), WIFSTOPPED(int)
-    int WEXITSTATUS(int), WTERMSIG(int), WSTOPSIG(int)
+    bint WIFEXITED(int s)
+    bint WIFSIGNALED(int s)
+    bint WIFSTOPPED(int s)
+    int WEXITSTATUS(int s)
+    int WTERMSIG(int s)
+    int WSTOPSIG(int s)
 
 cdef extern from "<sys/stat.h>" nogil:
     struct stat:
@@ -155,8 +159,12 @@ cdef extern from "<sys/stat.h>" nogil:
     int mknodat(int dirfd, const char *path, unsigned int mode, unsigned long dev)
     int fchmodat(int dirfd, const char *path, unsigned int mode, int flags)
     unsigned int umask(unsigned int mask)
-    bint S_ISFIFO(unsigned int), S_ISCHR(unsigned int), S_ISDIR(unsigned int)
-    bint S_ISREG(unsigned int), S_ISSOCK(unsigned int), S_ISLNK(unsigned int)
+    bint S_ISFIFO(unsigned int m)
+    bint S_ISCHR(unsigned int m)
+    bint S_ISDIR(unsigned int m)
+    bint S_ISREG(unsigned int m)
+    bint S_ISSOCK(unsigned int m)
+    bint S_ISLNK(unsigned int m)
 
 cdef extern from "<fcntl.h>" nogil:
     int openat(int dirfd, const char *path, int flags, ...)

@@ -1,0 +1,348 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""The ptrace loop (platform ``ptrace``).
+
+One thread is the tracer of every app thread and boot's only waitpid
+caller.  The app's filter returns SECCOMP_RET_TRACE for trapped calls; at
+the PTRACE_EVENT_SECCOMP stop the loop reads the registers, dispatches
+through the emulation layer's C table and either skips the call with a
+result (orig_rax = -1, rax = value), lets it run, or rewrites an open onto
+the path the sentry resolved inside the root (docs/sentry.md says why).
+fork/vfork/clone children are traced automatically (PTRACE_O_TRACE*), and
+PTRACE_O_EXITKILL kills every tracee if boot dies.  Exits that are not a
+tracee thread's are handed to ``on_exit(pid, status)`` with the GIL.
+"""
+
+from libc.errno cimport errno, EINTR, ECHILD, ESRCH
+from libc.string cimport memset, strlen, strstr
+from libc.stdio cimport snprintf
+from libc.stdlib cimport calloc, free
+from libc.stdint cimport uint64_t, int64_t, uint8_t
+
+from sentry.includes.notify cimport *
+from sentry.emulate._core cimport (Call, Fs, dispatch, fs_init, write_mem,
+                                   ACT_RETURN, ACT_CONTINUE, ACT_FD, ACT_SLOW,
+                                   ACT_REWRITE)
+
+import os
+import threading
+
+cdef extern from *:
+    """
+    #include <signal.h>
+    #include <string.h>
+    static void pyrunsc_wake_handler(int sig) { (void)sig; }
+    static int pyrunsc_install_wake(int sig) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = pyrunsc_wake_handler;   /* no SA_RESTART: EINTR */
+        sigemptyset(&sa.sa_mask);
+        return sigaction(sig, &sa, NULL);
+    }
+    static int pyrunsc_sigrtmax(void) { return SIGRTMAX; }
+    """
+    int pyrunsc_install_wake(int sig) nogil
+    int pyrunsc_sigrtmax() nogil
+
+cdef enum:
+    MAXFS = 64
+    ST_SEEN = 1         # its first stop was handled
+    ST_THREAD = 2       # a thread, not a process: its exit is not forwarded
+    ST_TRACED = 4
+
+cdef int SIGWAKE = pyrunsc_sigrtmax() - 3
+
+
+def wake_signal():
+    return SIGWAKE
+
+
+cdef class PtraceLoop:
+    cdef Fs fs[MAXFS]
+    cdef int nfs
+    cdef uint8_t *state
+    cdef uint8_t *fsidx
+    cdef int pid_max
+    cdef Call call
+    cdef user_regs_struct regs
+    cdef int wake
+    cdef public int tid
+    cdef bint stopping
+    cdef object pending
+    cdef object lock
+    cdef object on_exit
+    cdef object trace
+    cdef public object thread
+    cdef public int ntraced
+
+    def __cinit__(self):
+        with open("/proc/sys/kernel/pid_max") as f:
+            self.pid_max = int(f.read()) + 1
+        self.state = <uint8_t *>calloc(self.pid_max, 1)
+        self.fsidx = <uint8_t *>calloc(self.pid_max, 1)
+        if self.state == NULL or self.fsidx == NULL:
+            raise MemoryError()
+        self.wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)
+        memset(&self.call, 0, sizeof(Call))
+        self.call.rewrite = True
+        self.call.still_valid = NULL
+        self.nfs = 0
+        self.tid = 0
+        self.ntraced = 0
+
+    def __dealloc__(self):
+        free(self.state)
+        free(self.fsidx)
+
+    def __init__(self, on_exit=None, trace=None):
+        self.pending = []
+        self.lock = threading.Lock()
+        self.on_exit = on_exit
+        self.trace = trace
+        self.stopping = False
+        self.thread = None
+        if pyrunsc_install_wake(SIGWAKE) < 0:
+            raise OSError(errno, "sigaction")
+
+    def start(self):
+        ready = threading.Event()
+        self.thread = threading.Thread(target=self.run, args=(ready,),
+                                       name="sentry-ptrace", daemon=True)
+        self.thread.start()
+        ready.wait()
+
+    def _kick(self):
+        cdef uint64_t v = 1
+        write(self.wake, &v, 8)
+        if self.tid:
+            syscall(SYS_tgkill, getpid(), self.tid, SIGWAKE)
+
+    def seize(self, int pid, int root_fd, int mode, bint app_rooted, timeout=10):
+        """Trace ``pid`` (and its future children) from the loop thread;
+        returns once seized, or raises OSError."""
+        done = threading.Event()
+        box = []
+        with self.lock:
+            self.pending.append((pid, root_fd, mode, app_rooted, done, box))
+        for _ in range(int(timeout / 0.02)):
+            self._kick()
+            if done.wait(0.02):
+                break
+        if not box:
+            raise OSError(ESRCH, f"ptrace platform: attaching {pid} timed out")
+        if box[0]:
+            raise OSError(box[0], f"PTRACE_SEIZE {pid}: {os.strerror(box[0])}")
+
+    def stop(self):
+        self.stopping = True
+        self._kick()
+        if self.thread is not None and self.thread is not threading.current_thread():
+            self.thread.join(5)
+
+    cdef int _take_pending(self) except -1:
+        cdef uint64_t v
+        cdef int pid, r, i
+        cdef long opts = (PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK |
+                          PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |
+                          PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL)
+        read(self.wake, &v, 8)
+        with self.lock:
+            items, self.pending[:] = list(self.pending), []
+        for pid, root_fd, mode, app_rooted, done, box in items:
+            err = 0
+            if self.nfs >= MAXFS or pid >= self.pid_max:
+                err = 24
+            else:
+                i = self.nfs
+                r = fs_init(&self.fs[i], root_fd, mode)
+                if r < 0:
+                    err = -r
+                else:
+                    self.fs[i].app_rooted = app_rooted
+                    if ptrace(PTRACE_SEIZE, pid, NULL, <void *>opts) < 0:
+                        err = errno
+                    else:
+                        self.nfs += 1
+                        self.fsidx[pid] = i
+                        self.state[pid] = ST_SEEN | ST_TRACED
+                        self.ntraced += 1
+            if err:
+                os.close(root_fd)
+            box.append(err)
+            done.set()
+        return 0
+
+    def run(self, ready=None):
+        unshare(CLONE_FS)
+        umask(0)
+        self.tid = <int>syscall(SYS_gettid)
+        if ready is not None:
+            ready.set()
+        cdef int pid, status, r
+        cdef pollfd pfd
+        while not self.stopping:
+            self._take_pending()
+            with nogil:
+                r = self._serve(&pid, &status)
+            if r == 1:
+                self._exited(pid, status)
+            elif r == 2:            # no children at all: sleep until attach
+                pfd.fd = self.wake
+                pfd.events = POLLIN
+                with nogil:
+                    poll(&pfd, 1, -1)
+
+    cdef _exited(self, int pid, int status):
+        if self.on_exit is not None:
+            try:
+                self.on_exit(pid, status)
+            except Exception:
+                import logging
+                logging.getLogger("sentry").exception("on_exit(%d) failed", pid)
+
+    cdef int _serve(self, int *opid, int *ostatus) noexcept nogil:
+        """Handle stops until an exit to forward (1), no children (2) or a
+        wake-up (0)."""
+        cdef int pid, status, ev, sig
+        cdef uint8_t st
+        while True:
+            pid = waitpid(-1, &status, __WALL)
+            if pid < 0:
+                if errno == EINTR:
+                    return 0
+                if errno == ECHILD:
+                    return 2
+                return 0
+            if pid >= self.pid_max:
+                continue
+            st = self.state[pid]
+            if WIFEXITED(status) or WIFSIGNALED(status):
+                self.state[pid] = 0
+                if st & ST_TRACED:
+                    self.ntraced -= 1
+                if not (st & ST_THREAD):
+                    opid[0] = pid
+                    ostatus[0] = status
+                    return 1
+                continue
+            if not WIFSTOPPED(status):
+                continue
+            ev = status >> 16
+            sig = WSTOPSIG(status)
+            if ev == PTRACE_EVENT_SECCOMP:
+                self._syscall(pid)
+                ptrace(PTRACE_CONT, pid, NULL, NULL)
+            elif ev == PTRACE_EVENT_FORK or ev == PTRACE_EVENT_VFORK or ev == PTRACE_EVENT_CLONE:
+                self._child(pid, ev)
+                ptrace(PTRACE_CONT, pid, NULL, NULL)
+            elif ev == PTRACE_EVENT_EXEC:
+                ptrace(PTRACE_CONT, pid, NULL, NULL)
+            elif ev == PTRACE_EVENT_STOP:
+                if not (st & ST_SEEN):
+                    # a new tracee's first stop (may come before the event)
+                    self.state[pid] = st | ST_SEEN | ST_TRACED
+                    if not (st & ST_TRACED):
+                        self.ntraced += 1
+                    ptrace(PTRACE_CONT, pid, NULL, NULL)
+                elif sig == SIGSTOP or sig == 20 or sig == 21 or sig == 22:
+                    ptrace(PTRACE_LISTEN, pid, NULL, NULL)   # group-stop
+                else:
+                    ptrace(PTRACE_CONT, pid, NULL, NULL)
+            else:
+                # signal-delivery stop: deliver it
+                if sig == SIGTRAP and not (st & ST_SEEN):
+                    sig = 0
+                ptrace(PTRACE_CONT, pid, NULL, <void *><long>sig)
+
+    cdef void _child(self, int pid, int ev) noexcept nogil:
+        cdef unsigned long msg = 0
+        cdef int child
+        if ptrace(PTRACE_GETEVENTMSG, pid, NULL, &msg) < 0:
+            return
+        child = <int>msg
+        if child <= 0 or child >= self.pid_max:
+            return
+        self.fsidx[child] = self.fsidx[pid]
+        if not (self.state[child] & ST_TRACED):
+            self.ntraced += 1
+        self.state[child] |= ST_TRACED
+        if ev == PTRACE_EVENT_CLONE and _is_thread(child):
+            self.state[child] |= ST_THREAD
+
+    cdef void _syscall(self, int pid) noexcept nogil:
+        cdef Call *c = &self.call
+        cdef user_regs_struct *r = &self.regs
+        cdef uint64_t addr
+        cdef size_t n
+        cdef int64_t res
+        if ptrace(PTRACE_GETREGS, pid, NULL, r) < 0:
+            return
+        c.nr = <int>r.orig_rax
+        c.tid = pid
+        c.args[0] = r.rdi
+        c.args[1] = r.rsi
+        c.args[2] = r.rdx
+        c.args[3] = r.r10
+        c.args[4] = r.r8
+        c.args[5] = r.r9
+        c.fs = &self.fs[self.fsidx[pid]]
+        c.path[0] = 0
+        dispatch(c)
+        if c.action == ACT_CONTINUE:
+            res = 0
+        elif c.action == ACT_REWRITE:
+            # The resolved path goes below the red zone of the stopped
+            # thread's stack; the kernel reads it before the thread runs.
+            n = strlen(c.rel) + 1
+            addr = (r.rsp - 128 - n) & ~(<uint64_t>15)
+            if write_mem(c, addr, c.rel, n) < 0:
+                r.orig_rax = <uint64_t>-1
+                r.rax = <uint64_t>-14
+            else:
+                r.orig_rax = 257
+                r.rdi = <uint64_t>(<int64_t>AT_FDCWD)
+                r.rsi = addr
+                r.rdx = <uint64_t>c.open_flags
+                r.r10 = c.args[3]
+            ptrace(PTRACE_SETREGS, pid, NULL, r)
+            res = 0
+        else:
+            if c.action == ACT_FD:      # not produced in rewrite mode
+                close(c.fd)
+                c.ret = -38
+            res = c.ret
+            r.orig_rax = <uint64_t>-1
+            r.rax = <uint64_t>res
+            ptrace(PTRACE_SETREGS, pid, NULL, r)
+        if self.trace is not None:
+            with gil:
+                try:
+                    self.trace(pid, c.nr, tuple(c.args[k] for k in range(6)),
+                               <bytes>c.path, c.action, res)
+                except Exception:
+                    pass
+
+
+cdef bint _is_thread(int tid) noexcept nogil:
+    """Whether ``tid`` is a thread of another thread group (Tgid != tid)."""
+    cdef char path[64]
+    cdef char buf[512]
+    cdef int fd, tgid = 0
+    cdef ssize_t n
+    cdef char *p
+    snprintf(path, sizeof(path), "/proc/%d/status", tid)
+    fd = openat(-1, path, O_RDONLY | O_CLOEXEC)
+    if fd < 0:
+        return False
+    n = read(fd, buf, sizeof(buf) - 1)
+    close(fd)
+    if n <= 0:
+        return False
+    buf[n] = 0
+    p = strstr(buf, "Tgid:\t")
+    if p == NULL:
+        return False
+    p += 6
+    while 48 <= p[0] <= 57:
+        tgid = tgid * 10 + (p[0] - 48)
+        p += 1
+    return tgid != tid
