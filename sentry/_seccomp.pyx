@@ -224,7 +224,8 @@ cdef class Filter:
             try:
                 return _ATTRS[attr.lower()]
             except KeyError:
-                raise ValueError(f"unknown filter attribute {attr!r}") from None
+                raise ValueError(
+                    f"unknown filter attribute {attr!r}") from None
         return attr
 
     def add_rule(self, uint32_t action, syscall, *conds, exact=False):

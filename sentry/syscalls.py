@@ -85,8 +85,9 @@ def _bits(mask):
 
 def _ns_rules(mask):
     # Allowed when no namespace flag is set; EPERM for each flag that is.
-    return (Rule(ALLOW, ((0, "MASKED_EQ", mask, 0),)),) + tuple(
-        Rule(DENY, ((0, "MASKED_EQ", bit, bit),), EPERM) for bit in _bits(mask))
+    allow = Rule(ALLOW, ((0, "MASKED_EQ", mask, 0),))
+    return (allow,) + tuple(Rule(DENY, ((0, "MASKED_EQ", bit, bit),), EPERM)
+                            for bit in _bits(mask))
 
 
 _CLONE_RULES = _ns_rules(CLONE_NS_FLAGS)
@@ -108,6 +109,7 @@ _UTIMENSAT_RULES = (Rule(ALLOW, ((1, "EQ", 0),)), Rule(TRAP, ((1, "NE", 0),)))
 _SENDTO_RULES = (Rule(ALLOW, ((4, "EQ", 0),)), Rule(TRAP, ((4, "NE", 0),)))
 
 _A, _T, _D = ALLOW, TRAP, DENY
+_CHECKED = "path checked by the sentry, then run by the kernel"
 
 # (nr, name, class, errno, note[, rules])
 _ROWS = [
@@ -177,7 +179,7 @@ _ROWS = [
      _CLONE_RULES),
     (57, "fork", _A, 0, "processes"),
     (58, "vfork", _A, 0, "processes"),
-    (59, "execve", _T, 0, "path checked by the sentry, then run by the kernel"),
+    (59, "execve", _T, 0, _CHECKED),
     (60, "exit", _A, 0, "processes"),
     (61, "wait4", _A, 0, "processes"),
     (62, "kill", _A, 0, "signals (pid namespace)"),
@@ -199,7 +201,7 @@ _ROWS = [
     (77, "ftruncate", _A, 0, "fd"),
     (78, "getdents", _A, 0, "fd"),
     (79, "getcwd", _A, 0, "the kernel's cwd mirrors the sentry's (chdir)"),
-    (80, "chdir", _T, 0, "path checked by the sentry, then run by the kernel"),
+    (80, "chdir", _T, 0, _CHECKED),
     (81, "fchdir", _T, 0, "checked by the sentry, then run by the kernel"),
     (82, "rename", _T, 0, "path"),
     (83, "mkdir", _T, 0, "path"),
@@ -376,7 +378,8 @@ _ROWS = [
     (253, "inotify_init", _A, 0, "fd"),
     (254, "inotify_add_watch", _T, 0, "path"),
     (255, "inotify_rm_watch", _A, 0, "fd"),
-    (256, "migrate_pages", _A, 0, "memory policy (kernel checks CAP_SYS_NICE)"),
+    (256, "migrate_pages", _A, 0,
+     "memory policy (kernel checks CAP_SYS_NICE)"),
     (257, "openat", _T, 0, "path"),
     (258, "mkdirat", _T, 0, "path"),
     (259, "mknodat", _T, 0, "path"),
@@ -452,7 +455,7 @@ _ROWS = [
     (319, "memfd_create", _A, 0, "anonymous memory fd, no path"),
     (320, "kexec_file_load", _D, EPERM, "kexec"),
     (321, "bpf", _D, EPERM, "eBPF programs run in the host kernel"),
-    (322, "execveat", _T, 0, "path checked by the sentry, then run by the kernel"),
+    (322, "execveat", _T, 0, _CHECKED),
     (323, "userfaultfd", _D, ENOSYS, "page-fault handling; as gVisor"),
     (324, "membarrier", _A, 0, "memory"),
     (325, "mlock2", _A, 0, "memory"),
