@@ -57,9 +57,6 @@ def namespace_plan(spec, netns_path=None):
         if typ == "user":
             raise UnsupportedError("linux.namespaces",
                                    "user namespace is not supported yet")
-        if typ == "time":
-            raise UnsupportedError("linux.namespaces",
-                                   "time namespace is not supported yet")
         path = ns.get("path") or None
         if typ == "network" and netns_path:
             path = netns_path

@@ -275,13 +275,29 @@ def prepare_rootfs(spec, bundle, rootfs, *, cgroup_paths=None, new_netns=True):
     for i, m in enumerate(mounts):
         mount_one(rootfs, bundle, m, f"mounts[{i}]", cgroup_paths=cgroup_paths,
                   new_netns=new_netns)
-    dev_is_new = any(m.get("destination", "").rstrip("/") == "/dev"
-                     and mount_kind(m) != "bind" for m in mounts)
+    dev_is_new = any(_is_dev(m) for m in mounts)
     terminal = bool((spec.get("process") or {}).get("terminal"))
     if dev_is_new:
         make_default_devices(rootfs, terminal)
     for i, d in enumerate(linux.get("devices") or []):
         make_device(rootfs, d, f"linux.devices[{i}]")
+    for i, m in enumerate(mounts):
+        # A read-only /dev is mounted writable for the devices, then
+        # remounted (as runc does).
+        if _is_dev(m) and parse_options(m.get("options")).flags \
+                & _sys.MS_RDONLY:
+            dev = secure_join(rootfs, "/dev")
+            try:
+                _sys.mount(None, dev, None, kept_flags(dev) | _sys.MS_RDONLY
+                           | _sys.MS_REMOUNT)
+            except OSError as e:
+                raise _merr(f"mounts[{i}]", "remounting read-only", "/dev",
+                            e) from None
+
+
+def _is_dev(m):
+    return (m.get("destination") or "").rstrip("/") == "/dev" \
+        and mount_kind(m) != "bind"
 
 
 def _make_parent_private(rootfs):
@@ -349,6 +365,8 @@ def mount_one(rootfs, bundle, m, field, *, cgroup_paths=None, new_netns=True):
         data = ",".join(have)
     if kind == "sysfs" and not new_netns:
         flags |= _sys.MS_RDONLY
+    if _is_dev(m):
+        flags &= ~_sys.MS_RDONLY  # remounted read-only after the devices
     try:
         with _Target(rootfs, dest, True) as t:
             if kind in ("proc", "sysfs") and os.path.islink(t.host):

@@ -603,3 +603,20 @@ def test_exec_joins_cgroup(run_ctr, busybox_rootfs, pids_cgroup):
         e.kill()
         os.waitpid(e.pid, 0)
         e.close()
+
+
+def test_time_namespace_and_readonly_dev(run_ctr, busybox_rootfs):
+    if not os.path.exists("/proc/self/ns/time"):
+        pytest.skip("kernel without time namespaces")
+    spec = base_spec()
+    spec["linux"]["namespaces"].append({"type": "time"})
+    spec["mounts"][1]["options"].append("ro")
+    code, out = run_sh(run_ctr, busybox_rootfs,
+                       "readlink /proc/self/ns/time; "
+                       "stat -c %t,%T /dev/null; touch /dev/x 2>&1; exit 0",
+                       spec)
+    lines = out.splitlines()
+    assert lines[0].startswith("time:[")
+    assert lines[0] != os.readlink("/proc/self/ns/time")
+    assert lines[1] == "1,3"
+    assert "Read-only file system" in lines[2]
