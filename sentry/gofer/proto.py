@@ -1,0 +1,347 @@
+"""The gofer protocol: message types, their wire encoding and the version.
+
+This is the one module that both sides import: the server
+(``runtime/gofer.py``) and the client the sentry uses
+(``sentry/gofer/client.py``).  README.md next to it describes the protocol
+and its trust model.
+
+A frame is ``size:u32 type:u8 tag:u16`` followed by the message's fields,
+little-endian; ``size`` counts the whole frame.  One frame travels in one
+SOCK_SEQPACKET record, so the record length must equal ``size``.  Messages
+are declared below as data: ``(id, name, fields)``; each becomes a
+namedtuple class with ``ID`` and its codec.  Ids are never reused: a change
+to a message's fields is a new message and a new VERSION.
+
+Field kinds:
+  B H I Q q   fixed integers (u8 u16 u32 u64 i64)
+  s           bytes, u16 length (names, link targets)
+  S           list of ``s``, u16 count
+  b           bytes, u32 length (xattr values)
+  A           Attr (statx-like, fixed size)
+  As          list of Attr, u16 count
+  F           Statfs (fixed size)
+  D           list of Dirent, u16 count
+
+``decode`` raises ProtocolError on anything that is not exactly one valid
+frame: short or long frames, unknown types, counts larger than the frame,
+trailing bytes.  It never trusts a length before checking it against what
+is left.
+"""
+import collections
+import struct
+
+VERSION = b"pyrunsc.gofer.1"
+#: Largest frame either side accepts; the version handshake may lower it.
+MAX_MSIZE = 1 << 20
+MIN_MSIZE = 4096
+DEFAULT_MSIZE = 256 << 10
+#: "No fid": a walk that only reports, without binding a new fid.
+NOFID = 0xFFFFFFFF
+#: "No id": an owner that the server leaves as it is.
+NOID = 0xFFFFFFFF
+NOTAG = 0xFFFF
+#: Longest name in a walk or a create - NAME_MAX, limits.h.
+NAME_MAX = 255
+PATH_MAX = 4096
+#: Most names in one walk.
+MAX_WALK = 256
+
+HEADER = struct.Struct("<IBH")
+
+# setattr's ``valid`` bits
+SET_MODE = 1
+SET_UID = 2
+SET_GID = 4
+SET_SIZE = 8
+SET_ATIME = 16
+SET_MTIME = 32
+# utimensat(2) special nanosecond values
+UTIME_NOW = (1 << 30) - 1
+UTIME_OMIT = (1 << 30) - 2
+
+
+class ProtocolError(Exception):
+    """A frame that is not a valid message; the connection must close."""
+
+
+Attr = collections.namedtuple(
+    "Attr", "mode nlink uid gid rdev size blksize blocks atime_sec atime_nsec"
+            " mtime_sec mtime_nsec ctime_sec ctime_nsec ino dev")
+_ATTR = struct.Struct("<IQIIQQIQqIqIqIQQ")
+
+Statfs = collections.namedtuple(
+    "Statfs", "type bsize blocks bfree bavail files ffree namelen frsize flags")
+_STATFS = struct.Struct("<10Q")
+
+Dirent = collections.namedtuple("Dirent", "ino off type name")
+_DIRENT = struct.Struct("<QQB")
+
+_U16 = struct.Struct("<H")
+_U32 = struct.Struct("<I")
+
+# (id, name, fields) - T* are requests, R* replies.  Every request may be
+# answered by Rerror(errno) instead of its reply.  "+fd" replies carry one
+# host fd as SCM_RIGHTS.
+MESSAGES = (
+    (1, "Rerror", (("errno", "I"),)),
+    (2, "Rok", ()),
+    (3, "Tversion", (("msize", "I"), ("version", "s"))),
+    (4, "Rversion", (("msize", "I"), ("version", "s"))),
+    (5, "Tattach", (("fid", "I"),)),
+    (6, "Rattach", (("attr", "A"),)),
+    # newfid is bound only when every name was walked; ``attrs`` has one
+    # entry per name walked; the walk stops after a symlink (``link`` is its
+    # target) or at the name that failed (``errno``).
+    (7, "Twalk", (("fid", "I"), ("newfid", "I"), ("names", "S"))),
+    (8, "Rwalk", (("errno", "I"), ("attrs", "As"), ("link", "s"))),
+    (9, "Topen", (("fid", "I"), ("flags", "I"))),
+    (10, "Ropen", (("attr", "A"),)),                                  # +fd
+    (11, "Tcreate", (("dirfid", "I"), ("newfid", "I"), ("name", "s"),
+                     ("flags", "I"), ("mode", "I"), ("uid", "I"),
+                     ("gid", "I"))),
+    (12, "Rcreate", (("attr", "A"),)),                                # +fd
+    (13, "Tmkdir", (("dirfid", "I"), ("name", "s"), ("mode", "I"),
+                    ("uid", "I"), ("gid", "I"))),
+    (14, "Tmknod", (("dirfid", "I"), ("name", "s"), ("mode", "I"),
+                    ("rdev", "Q"), ("uid", "I"), ("gid", "I"))),
+    (15, "Tsymlink", (("dirfid", "I"), ("name", "s"), ("target", "s"),
+                      ("uid", "I"), ("gid", "I"))),
+    (16, "Tlink", (("dirfid", "I"), ("name", "s"), ("fid", "I"))),
+    (17, "Rnode", (("attr", "A"),)),        # mkdir, mknod, symlink, link
+    (18, "Tunlink", (("dirfid", "I"), ("name", "s"), ("flags", "I"))),
+    (19, "Trename", (("olddirfid", "I"), ("oldname", "s"),
+                     ("newdirfid", "I"), ("newname", "s"), ("flags", "I"))),
+    (20, "Treadlink", (("fid", "I"),)),
+    (21, "Rreadlink", (("target", "s"),)),
+    (22, "Tgetattr", (("fid", "I"),)),
+    (23, "Rgetattr", (("attr", "A"),)),
+    (24, "Tsetattr", (("fid", "I"), ("valid", "I"), ("mode", "I"),
+                      ("uid", "I"), ("gid", "I"), ("size", "Q"),
+                      ("atime_sec", "q"), ("atime_nsec", "I"),
+                      ("mtime_sec", "q"), ("mtime_nsec", "I"))),
+    (25, "Treaddir", (("fid", "I"), ("offset", "Q"), ("count", "I"))),
+    (26, "Rreaddir", (("entries", "D"),)),
+    (27, "Tstatfs", (("fid", "I"),)),
+    (28, "Rstatfs", (("statfs", "F"),)),
+    (29, "Tfsync", (("fid", "I"), ("datasync", "I"))),
+    (30, "Tflush", (("oldtag", "H"),)),
+    (31, "Tclunk", (("fid", "I"),)),
+    (32, "Tgetxattr", (("fid", "I"), ("name", "s"), ("size", "I"))),
+    (33, "Rgetxattr", (("size", "I"), ("value", "b"))),
+    (34, "Tsetxattr", (("fid", "I"), ("name", "s"), ("value", "b"),
+                       ("flags", "I"))),
+    (35, "Tlistxattr", (("fid", "I"), ("size", "I"))),
+    (36, "Rlistxattr", (("size", "I"), ("names", "b"))),
+    (37, "Tremovexattr", (("fid", "I"), ("name", "s"))),
+    # a socket of ``type`` connected to the unix socket file at fid
+    (38, "Tconnect", (("fid", "I"), ("type", "I"))),
+    (39, "Rconnect", ()),                                             # +fd
+    # a socket of ``type`` bound at dirfid/name, owned by uid:gid
+    (40, "Tbind", (("dirfid", "I"), ("newfid", "I"), ("name", "s"),
+                   ("type", "I"), ("uid", "I"), ("gid", "I"))),
+    (41, "Rbind", (("attr", "A"),)),                                  # +fd
+)
+
+#: Replies that carry one fd.
+FD_REPLIES = frozenset((10, 12, 39, 41))
+
+TYPES = {}          # id -> class
+BY_NAME = {}        # name -> class
+
+
+def _parts(fields):
+    """Group the fields into runs of fixed integers and single variable
+    fields: [(struct or kind, n_fields)]."""
+    parts, run = [], ""
+    for _, kind in fields:
+        if kind in "BHIQq" and len(kind) == 1:
+            run += kind
+            continue
+        if run:
+            parts.append((struct.Struct("<" + run), len(run)))
+            run = ""
+        parts.append((kind, 1))
+    if run:
+        parts.append((struct.Struct("<" + run), len(run)))
+    return tuple(parts)
+
+
+def _define(mid, name, fields):
+    cls = collections.namedtuple(name, [f for f, _ in fields])
+    cls.ID = mid
+    cls.PARTS = _parts(fields)
+    cls.__repr__ = _short_repr
+    TYPES[mid] = cls
+    BY_NAME[name] = cls
+    globals()[name] = cls
+    return cls
+
+
+def _short_repr(self):
+    body = ", ".join(f"{k}={v!r:.60}" for k, v in zip(self._fields, self))
+    return f"{type(self).__name__}({body})"
+
+
+for _mid, _name, _fields in MESSAGES:
+    _define(_mid, _name, _fields)
+del _mid, _name, _fields
+
+
+# -- encoding ------------------------------------------------------------
+
+def _enc_s(out, v):
+    if len(v) > 0xFFFF:
+        raise ValueError("string longer than 65535 bytes")
+    out.append(_U16.pack(len(v)))
+    out.append(v)
+
+
+def _enc_var(out, kind, v):
+    if kind == "s":
+        _enc_s(out, v)
+    elif kind == "S":
+        out.append(_U16.pack(len(v)))
+        for x in v:
+            _enc_s(out, x)
+    elif kind == "b":
+        out.append(_U32.pack(len(v)))
+        out.append(v)
+    elif kind == "A":
+        out.append(_ATTR.pack(*v))
+    elif kind == "As":
+        out.append(_U16.pack(len(v)))
+        for a in v:
+            out.append(_ATTR.pack(*a))
+    elif kind == "F":
+        out.append(_STATFS.pack(*v))
+    elif kind == "D":
+        out.append(_U16.pack(len(v)))
+        for d in v:
+            out.append(_DIRENT.pack(d.ino, d.off, d.type))
+            _enc_s(out, d.name)
+    else:
+        raise AssertionError(kind)
+
+
+def encode(msg, tag):
+    """The frame of ``msg`` (a message instance) with ``tag``."""
+    out = [b""]
+    i = 0
+    for part, n in msg.PARTS:
+        if n == 1 and isinstance(part, str):
+            _enc_var(out, part, msg[i])
+        else:
+            out.append(part.pack(*msg[i:i + n]))
+        i += n
+    body = b"".join(out)
+    return HEADER.pack(HEADER.size + len(body), msg.ID, tag) + body
+
+
+# -- decoding ------------------------------------------------------------
+
+def _need(buf, off, n):
+    if off + n > len(buf):
+        raise ProtocolError(f"field runs past the end of the frame at {off}")
+
+
+def _dec_s(buf, off):
+    _need(buf, off, 2)
+    (n,) = _U16.unpack_from(buf, off)
+    off += 2
+    _need(buf, off, n)
+    return bytes(buf[off:off + n]), off + n
+
+
+def _dec_var(buf, off, kind):
+    if kind == "s":
+        return _dec_s(buf, off)
+    if kind == "b":
+        _need(buf, off, 4)
+        (n,) = _U32.unpack_from(buf, off)
+        off += 4
+        _need(buf, off, n)
+        return bytes(buf[off:off + n]), off + n
+    if kind == "A":
+        _need(buf, off, _ATTR.size)
+        return Attr._make(_ATTR.unpack_from(buf, off)), off + _ATTR.size
+    if kind == "F":
+        _need(buf, off, _STATFS.size)
+        return Statfs._make(_STATFS.unpack_from(buf, off)), off + _STATFS.size
+    _need(buf, off, 2)
+    (count,) = _U16.unpack_from(buf, off)
+    off += 2
+    items = []
+    if kind == "S":
+        # each name takes 2 bytes at least: check the count first
+        _need(buf, off, 2 * count)
+        for _ in range(count):
+            v, off = _dec_s(buf, off)
+            items.append(v)
+    elif kind == "As":
+        _need(buf, off, _ATTR.size * count)
+        for _ in range(count):
+            items.append(Attr._make(_ATTR.unpack_from(buf, off)))
+            off += _ATTR.size
+    elif kind == "D":
+        _need(buf, off, (_DIRENT.size + 2) * count)
+        for _ in range(count):
+            _need(buf, off, _DIRENT.size)
+            ino, doff, typ = _DIRENT.unpack_from(buf, off)
+            name, off = _dec_s(buf, off + _DIRENT.size)
+            items.append(Dirent(ino, doff, typ, name))
+    else:
+        raise AssertionError(kind)
+    return items, off
+
+
+def decode(buf, msize=MAX_MSIZE):
+    """Decode one frame: returns ``(msg, tag)``.
+
+    ``buf`` is exactly the bytes of one record.  Raises ProtocolError for
+    anything but one well-formed frame no longer than ``msize``.
+    """
+    n = len(buf)
+    if n < HEADER.size:
+        raise ProtocolError(f"short frame of {n} bytes")
+    size, mid, tag = HEADER.unpack_from(buf, 0)
+    if size != n:
+        raise ProtocolError(f"frame size {size} does not match record of {n}")
+    if size > msize:
+        raise ProtocolError(f"frame of {size} bytes exceeds msize {msize}")
+    cls = TYPES.get(mid)
+    if cls is None:
+        raise ProtocolError(f"unknown message type {mid}")
+    off = HEADER.size
+    vals = []
+    try:
+        for part, k in cls.PARTS:
+            if k == 1 and isinstance(part, str):
+                v, off = _dec_var(buf, off, part)
+                vals.append(v)
+            else:
+                _need(buf, off, part.size)
+                vals.extend(part.unpack_from(buf, off))
+                off += part.size
+    except struct.error as e:             # pragma: no cover - _need guards
+        raise ProtocolError(f"malformed {cls.__name__}: {e}") from None
+    if off != n:
+        raise ProtocolError(f"{n - off} trailing bytes after {cls.__name__}")
+    return cls._make(vals), tag
+
+
+def attr_from_stat(st):
+    """An Attr from an ``os.stat_result``."""
+    a, m, c = st.st_atime_ns, st.st_mtime_ns, st.st_ctime_ns
+    return Attr(st.st_mode, st.st_nlink, st.st_uid, st.st_gid, st.st_rdev,
+                st.st_size, st.st_blksize, st.st_blocks,
+                a // 1000000000, a % 1000000000,
+                m // 1000000000, m % 1000000000,
+                c // 1000000000, c % 1000000000,
+                st.st_ino, st.st_dev)
+
+
+def valid_name(name):
+    """A single path component the server accepts: not empty, no ``/`` or
+    NUL, not ``.`` or ``..``, at most NAME_MAX bytes."""
+    return (0 < len(name) <= NAME_MAX and name != b"." and name != b".."
+            and b"/" not in name and b"\0" not in name)

@@ -1,0 +1,68 @@
+"""Helpers for the gofer tests: a server in a forked child over a
+SOCK_SEQPACKET socketpair, and a client on the other end.
+
+The server runs in its own process because it sets process-wide state
+(umask 0, cwd = its /proc/self/fd) that must not leak into pytest.
+"""
+import contextlib
+import os
+import signal
+import socket
+
+from runtime import gofer
+from sentry.gofer import client as gc
+
+
+def fork_server(root, socks, readonly=False):
+    """Fork a child serving ``root`` on each of ``socks`` (one thread per
+    connection); returns its pid.  The child exits when all are closed."""
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY)
+            srv = gofer.Server(root_fd, gofer.open_proc_fd(),
+                               readonly=readonly)
+            srv.prepare_process()
+            threads = [srv.serve_in_thread(s) for s in socks]
+            for t in threads:
+                t.join()
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    return pid
+
+
+def reap(pid):
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+
+
+@contextlib.contextmanager
+def served(root, n=1, readonly=False):
+    """Yield ``n`` client-side sockets connected to a forked server."""
+    pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+             for _ in range(n)]
+    pid = fork_server(root, [b for _, b in pairs], readonly)
+    for _, b in pairs:
+        b.close()
+    try:
+        yield pid, [a for a, _ in pairs]
+    finally:
+        for a, _ in pairs:
+            a.close()
+        reap(pid)
+
+
+@contextlib.contextmanager
+def gofer_fs(root, readonly=False):
+    """Yield a ``GoferFs`` on a forked server of ``root``."""
+    with served(root, 1, readonly) as (pid, socks):
+        c = gc.Client(socks[0])
+        try:
+            yield gc.GoferFs(c)
+        finally:
+            c.close()
