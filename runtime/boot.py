@@ -205,11 +205,18 @@ class Boot:
         return {"exit_status": exit_code(status)}
 
     def _container_pids(self, c):
+        """Host pids of ``c``: its pid namespace, narrowed to its cgroup.
+
+        Containers of a pod may share a pid namespace; the cgroup tells
+        them apart.
+        """
         pids = set(procs.list_in_pidns(c.pid)) if c.pid else set()
         try:
-            pids.update(c.cgroup.pids())
+            in_cgroup = set(c.cgroup.pids())
         except OSError:
-            pass
+            in_cgroup = set()
+        if in_cgroup:
+            pids = (pids & in_cgroup) if pids else in_cgroup
         return sorted(pids)
 
     def rpc_signal(self, args, fds):
@@ -287,8 +294,42 @@ class Boot:
         log.debug("cid=%s exec pid %d: %s", c.id, h.pid, process["args"])
         return {"pid": h.pid}
 
+    def rpc_create_container(self, args, fds, conn):
+        """A container joining this sandbox (a pod's second container).
+
+        Runs the create protocol of the first container on this RPC
+        connection: hooks requests, then ``created`` and the CLI's ``done``.
+        """
+        cid = args["cid"]
+        if cid in self.containers:
+            raise errors.ContainerExistsError(cid)
+        if len(fds) < 3:
+            raise errors.ControlError("create_container needs three stdio fds")
+        console_fd = fds[3] if args.get("console") and len(fds) > 3 else None
+        try:
+            c = self.create_container(cid, args["bundle"],
+                                      stdio=tuple(fds[:3]),
+                                      console_fd=console_fd, cli=conn)
+            control.send_msg(conn, {"type": "created", "pid": c.pid})
+            reply, _ = control.recv_msg(conn)
+            if reply is None or reply.get("type") != "done":
+                raise errors.SandboxError("the creating CLI went away")
+        except BaseException:
+            c = self.containers.get(cid)
+            if c is not None:
+                self.destroy_container(c)
+            raise
+        return {"pid": c.pid}
+
+    rpc_create_container.wants_conn = True
+
     def rpc_destroy(self, args, fds):
         c = self._get(args)
+        if c.id == self.id:
+            # The sandbox's own container goes last and takes the rest.
+            for other in list(self.containers.values()):
+                if other is not c:
+                    self.destroy_container(other)
         self.destroy_container(c)
         if not self.containers:
             threading.Thread(target=self._shutdown, daemon=True).start()

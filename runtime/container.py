@@ -20,7 +20,7 @@ import shutil
 import socket
 import time
 
-from runtime import errors, hooks, meta, procs
+from runtime import control, errors, hooks, meta, procs
 from runtime import spec as specmod
 from runtime import status as st
 from runtime.sandbox import Sandbox
@@ -169,16 +169,19 @@ class Container:
         if spec["process"].get("terminal") and not console_socket:
             raise errors.SandboxError(
                 "process.terminal is true: --console-socket is required")
+        sandbox = None
         sandbox_id = cls._sandbox_of(spec)
-        if sandbox_id is not None:
-            raise errors.UnsupportedError(
-                "annotations", "joining the existing sandbox "
-                f"{sandbox_id!r} (multi-container pods) is not supported yet")
+        if sandbox_id is not None and sandbox_id != cid:
+            owner = cls.load(config, sandbox_id)
+            sandbox = owner.sandbox
+            if sandbox is None or not sandbox.alive():
+                raise errors.InvalidStateError(
+                    "join the sandbox of", sandbox_id, owner.status)
         cdir = meta.create_dir(config.root, cid)
         try:
             with meta.locked(config.root, cid):
                 return cls._create_locked(config, cid, bundle, spec, cdir,
-                                          console_socket, pid_file)
+                                          console_socket, pid_file, sandbox)
         except BaseException:
             meta.remove_dir(config.root, cid)
             raise
@@ -194,7 +197,7 @@ class Container:
 
     @classmethod
     def _create_locked(cls, config, cid, bundle, spec, cdir, console_socket,
-                       pid_file):
+                       pid_file, sandbox=None):
         spec_path = os.path.join(cdir, SPEC_COPY)
         meta.write_json_atomic(spec_path, spec)
         c = cls(config, {
@@ -215,11 +218,17 @@ class Container:
                           "createRuntime")
 
         console = _connect_console(console_socket) if console_socket else None
+        console_fd = console.fileno() if console else None
         try:
-            sb, pid, sync = Sandbox.create(
-                config, cid, bundle, cdir,
-                console_fd=console.fileno() if console else None,
-                on_hooks=on_hooks)
+            if sandbox is None:
+                sb, pid, sync = Sandbox.create(config, cid, bundle, cdir,
+                                               console_fd=console_fd,
+                                               on_hooks=on_hooks)
+            else:
+                sb = sandbox
+                pid, sync = sb.create_container(cid, bundle,
+                                                console_fd=console_fd,
+                                                on_hooks=on_hooks)
         finally:
             if console:
                 console.close()
@@ -230,10 +239,10 @@ class Container:
                 c._set_status(st.CREATED)
                 if pid_file:
                     _write_pid_file(pid_file, pid)
-                from runtime import control
                 control.send_msg(sync, {"type": "done"})
             except BaseException:
-                sb.kill()
+                if sandbox is None:
+                    sb.kill()
                 if pid_file:
                     with contextlib.suppress(OSError):
                         os.unlink(pid_file)
@@ -437,8 +446,13 @@ class Container:
             try:
                 sb.call("destroy", {"cid": self.id}, timeout=30)
             except errors.SandboxError as e:
+                if sb.id != self.id:
+                    raise
                 log.warning("cid=%s destroy RPC failed (%s): killing the "
                             "sandbox", self.id, e)
+            if sb.id != self.id:
+                self._cleanup_host()
+                return
             deadline = time.monotonic() + 5
             while sb.alive() and time.monotonic() < deadline:
                 time.sleep(0.01)

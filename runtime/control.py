@@ -155,7 +155,9 @@ class Server:
     """Serves control RPC on a unix socket, one thread per connection.
 
     ``handlers`` maps a method name to ``fn(args, fds) -> result`` or
-    ``-> (result, fds_to_send)``.  A handler raising SandboxError sends that
+    ``-> (result, fds_to_send)``.  A handler with ``wants_conn = True`` is
+    called as ``fn(args, fds, conn)`` and may exchange messages on ``conn``
+    before its result is sent (the create protocol of a second container).  A handler raising SandboxError sends that
     error back; any other exception is a bug: it is logged and reported as
     ControlError.
     """
@@ -201,7 +203,10 @@ class Server:
             try:
                 if fn is None:
                     raise errors.ControlError(f"unknown control method {method!r}")
-                res = fn(req.get("args") or {}, fds)
+                if getattr(fn, "wants_conn", False):
+                    res = fn(req.get("args") or {}, fds, conn)
+                else:
+                    res = fn(req.get("args") or {}, fds)
                 if isinstance(res, tuple):
                     res, out_fds = res
                 reply = {"result": res}

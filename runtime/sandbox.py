@@ -108,10 +108,16 @@ class Sandbox:
             for fd in fds:
                 os.close(fd)
             if msg is None:
-                status = self._popen.wait(5) if self._popen else None
+                p = getattr(self, "_popen", None)
+                status = p.wait(5) if p else None
                 raise errors.SandboxError(
                     f"sandbox exited during create (status {status}); "
                     f"see the boot log (--debug-log) for details")
+            if "error" in msg and "type" not in msg:
+                # An RPC error reply (create_container) ends the exchange.
+                err = msg["error"]
+                msg = {"type": "error", "message": err.get("message"),
+                       "error_type": err.get("type")}
             t = msg.get("type")
             if t == "hooks":
                 try:
@@ -135,6 +141,36 @@ class Sandbox:
                 raise exc
             else:
                 raise errors.ControlError(f"unexpected sync message {t!r}")
+
+    def create_container(self, cid, bundle, *, stdio=(0, 1, 2),
+                         console_fd=None, on_hooks=None):
+        """Create ``cid`` in this running sandbox; return ``(init_pid, conn)``.
+
+        The same protocol as the first container, on one RPC connection;
+        the caller sends ``{"type": "done"}`` on ``conn`` when its metadata
+        is written, then closes it.
+        """
+        if not self.alive():
+            raise errors.ControlError(f"sandbox {self.id} is not running")
+        s = socket.socket(socket.AF_UNIX,
+                          socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        try:
+            control._connect_path(s, self.socket)
+            fds = list(stdio) + ([console_fd] if console_fd is not None
+                                 else [])
+            control.send_msg(s, {"method": "create_container",
+                                 "args": {"cid": cid, "bundle": bundle,
+                                          "console": console_fd is not None}},
+                             fds)
+            self._popen = None
+            pid = self._drive_create(s, on_hooks)
+            return pid, s
+        except OSError as e:
+            s.close()
+            raise errors.ControlError(f"sandbox {self.id}: {e}") from None
+        except BaseException:
+            s.close()
+            raise
 
     def alive(self):
         return procs.alive(self.pid, self.pid_start)
