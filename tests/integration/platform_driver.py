@@ -33,7 +33,8 @@ class Result:
 
 
 def run(name, argv, *, root="/", chroot=False, cwd=None, env=None,
-        stdin=b"", timeout=60, strace=False, log=None, bpf=None):
+        stdin=b"", timeout=60, strace=False, log=None, bpf=None,
+        pass_fds=None):
     env = env if env is not None else {"PATH": "/usr/local/bin:/usr/bin:/bin",
                                        "HOME": "/", "LANG": "C.UTF-8"}
     exits = {}
@@ -64,6 +65,11 @@ def run(name, argv, *, root="/", chroot=False, cwd=None, env=None,
             os.dup2(err_w, 2)
             for fd in (in_r, in_w, out_r, out_w, err_r, err_w):
                 os.close(fd)
+            for target, src in (pass_fds or {}).items():
+                if src == target:
+                    os.set_inheritable(src, True)
+                else:
+                    os.dup2(src, target)
             if chroot:
                 os.chroot(root)
             os.chdir(cwd or "/")

@@ -1,0 +1,93 @@
+"""The sentry is the boundary: path escapes fail on both platforms.
+
+The guest (tests/conformance/guest/sentry_escape.c) runs with the sentry's
+root at a tmp dir but is NOT chrooted, so any path the sentry let the
+kernel resolve on its own would reach the host's marker file.
+"""
+import os
+import subprocess
+
+import pytest
+
+import platform_driver as driver
+
+GUEST = os.path.join(os.path.dirname(__file__), "..", "conformance", "guest")
+PLATFORMS = ["seccomp", "ptrace"]
+
+
+@pytest.fixture(scope="module")
+def escape_bin(tmp_path_factory):
+    out = tmp_path_factory.mktemp("guest") / "sentry_escape"
+    subprocess.run(["gcc", "-O2", "-static", "-pthread", "-o", str(out),
+                    os.path.join(GUEST, "sentry_escape.c")], check=True)
+    return out
+
+
+@pytest.fixture
+def tree(tmp_path, escape_bin):
+    host = tmp_path / "host"
+    host.mkdir()
+    marker = host / "marker"
+    marker.write_text("HOST\n")
+    root = tmp_path / "r"
+    root.mkdir()
+    (root / "inside").write_text("INSIDE\n")
+    os.symlink(str(host), root / "abs_link")
+    os.symlink("../../../../../../../.." + str(marker), root / "rel_link")
+    os.symlink("loop_b", root / "loop_a")
+    os.symlink("loop_a", root / "loop_b")
+    os.link(escape_bin, root / "sentry_escape") if os.stat(escape_bin).st_dev == os.stat(root).st_dev \
+        else subprocess.run(["cp", str(escape_bin), str(root / "sentry_escape")], check=True)
+    return root, host, marker
+
+
+@pytest.mark.parametrize("name", PLATFORMS)
+def test_escapes_fail(name, tree):
+    root, host, marker = tree
+    hostfd = os.open(host, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        res = driver.run(name, ["./sentry_escape", str(marker), "1.0"],
+                         root=str(root), cwd=str(root), pass_fds={3: hostfd})
+    finally:
+        os.close(hostfd)
+    assert res.code == 0, res
+    lines = dict(line.split(" ", 1) for line in res.out.decode().splitlines())
+    assert "HOST" not in res.out.decode(), res
+    assert lines["dotdot"] == "err ENOENT"
+    assert lines["absolute"] == "err ENOENT"
+    assert lines["abs_symlink"] == "err ENOENT"
+    assert lines["rel_symlink"] == "err ENOENT"
+    assert lines["dirfd_dotdot"] == "err ENOENT"
+    assert lines["dirfd_outside"] == "err EACCES"
+    assert lines["inside"] == "ok INSIDE"
+    assert lines["loop"] == "err ELOOP"
+    assert lines["toolong"] == "err ENAMETOOLONG"
+    assert lines["badptr"] == "err EFAULT"
+    assert lines["page_edge"] == "ok INSIDE"
+    assert lines["page_hole"] == "err EFAULT"
+    assert lines["stat_escape"] == "ENOENT"
+    assert lines["access_escape"] == "ENOENT"
+    assert lines["readlink"] == str(host)
+    # as in a chroot, "/.." is "/": the directory lands inside the root
+    assert lines["mkdir_escape"] == "ok"
+    assert (root / "escape_dir_x").is_dir()
+    assert not (root.parent / "escape_dir_x").exists()
+    assert lines["flip"].startswith("done "), res
+    assert int(lines["flip"].split()[1].split("/")[0]) > 0
+
+
+@pytest.mark.parametrize("name", PLATFORMS)
+def test_native_chroot_agrees(name, tree):
+    """The same guest chrooted natively: the sentry matches Linux's answers
+    (except the dirfd from outside, the classic chroot escape we refuse)."""
+    root, host, marker = tree
+    native = driver.run("native", ["/sentry_escape", str(marker)],
+                        root=str(root), chroot=True)
+    served = driver.run(name, ["/sentry_escape", str(marker)],
+                        root=str(root), chroot=True)
+    assert native.code == served.code == 0, (native, served)
+    nl = native.out.decode().splitlines()
+    sl = served.out.decode().splitlines()
+    skip = ("dirfd_outside", "mkdir_escape")
+    assert [x for x in nl if not x.startswith(skip)] == \
+        [x for x in sl if not x.startswith(skip)]
