@@ -103,6 +103,17 @@ def _record_requirement(request, record_property):
     doc = (request.function.__doc__ or "").strip().splitlines()
     if doc:
         record_property("requirement", doc[0].strip())
+    callspec = getattr(request.node, "callspec", None)
+    case = request.node.originalname
+    if callspec:
+        parts = callspec.id.split("-")
+        runtime = callspec.params.get("runtime_name")
+        if runtime in parts:
+            parts.remove(runtime)
+            record_property("runtime", runtime)
+        if parts:
+            case += "[" + "-".join(parts) + "]"
+    record_property("case", case)
     mark = request.node.get_closest_marker("runc_deviation")
     if mark:
         record_property("runc_deviation", mark.args[0])

@@ -212,3 +212,23 @@ def test_terminal_false_uses_given_stdio(rt):
     c.wait_status("stopped")
     assert c.output() == "out\n"
     assert "err\n" in c.err.read_text()
+
+
+def test_seccomp_filter_applied(rt):
+    """linux.seccomp: the profile is installed (filter mode) and its rules act"""
+    spec = probe_spec()
+    spec["linux"]["seccomp"] = {
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64"],
+        "syscalls": [{"names": ["getcwd"], "action": "SCMP_ACT_ERRNO",
+                      "errnoRet": 1}],
+    }
+    p = rt.container(spec).probe()
+    assert p.status_field("Seccomp") == "2"
+    assert p["cwd"] is None, "getcwd was not blocked by the profile"
+
+
+def test_no_seccomp_without_profile(rt):
+    """linux.seccomp absent: getcwd works (control of the filter test)"""
+    p = rt.container(probe_spec()).probe()
+    assert p["cwd"] == "/"
