@@ -13,17 +13,21 @@ with ``openat(dirfd, name, O_PATH|O_NOFOLLOW)``; every other operation is an
 the client sent is ever resolved from "/" or across a symlink.
 """
 import array
+import builtins
 import ctypes
 import errno
+import json
 import logging
 import os
 import socket
 import stat
 import struct
-import sys
 import threading
 import traceback  # noqa: F401 - imported before pivot_root, used by logging
 
+from runtime import errors, gofer_policy, mounts
+from runtime import spec as spec_mod
+from sentry import _sys
 from sentry.gofer import proto as P
 
 log = logging.getLogger(__name__)
@@ -700,5 +704,61 @@ def serve_tree(root, sock, readonly=False):
     return srv
 
 
-if sys.version_info < (3, 8):         # pragma: no cover
-    raise ImportError("the gofer needs Python 3.8+")
+def bind_mounts(spec):
+    """The spec's bind mounts as ``(index, mount)``: the gofer serves these
+    (and the rootfs); every other mount is the sentry's (proc, tmpfs, ...)."""
+    return [(i, m) for i, m in enumerate(spec.get("mounts") or ())
+            if mounts.mount_kind(m) == "bind"]
+
+
+def setup_root(spec, bundle):
+    """In a new private mount namespace: the rootfs with the spec's bind
+    mounts at their destinations, read-only where the spec says so, then
+    pivot_root into it.  Returns an O_PATH fd on /proc/self/fd (opened
+    before the pivot: the gofer's own tree has no /proc)."""
+    rootfs = mounts.rootfs_path(spec, bundle)
+    _sys.unshare(_sys.CLONE_NEWNS)
+    _sys.mount(None, "/", None, _sys.MS_REC | _sys.MS_PRIVATE)
+    if rootfs != "/":
+        # pivot_root needs a mount point; rbind keeps what lies under it
+        _sys.mount(rootfs, rootfs, None, _sys.MS_BIND | _sys.MS_REC)
+    for i, m in bind_mounts(spec):
+        mounts.mount_one(rootfs, bundle, m, f"mounts[{i}]")
+    if (spec.get("root") or {}).get("readonly"):
+        # not recursive: the bind mounts keep their own flags
+        _sys.mount(None, rootfs, None, mounts.kept_flags(rootfs) |
+                   _sys.MS_RDONLY | _sys.MS_BIND | _sys.MS_REMOUNT)
+    proc_fd = open_proc_fd()
+    mounts.pivot_root(rootfs)
+    return proc_fd
+
+
+def main(bundle, sock_fd, spec_path=None, seccomp=True):
+    """The ``pyrunsc gofer`` process: serve the container of ``bundle`` on
+    the SOCK_SEQPACKET socket ``sock_fd`` until the sentry closes it.
+
+    ``spec_path`` defaults to ``<bundle>/config.json``.  Returns the exit
+    status (0 when the connection ended); setup failures raise GoferError.
+    """
+    try:
+        # the CLI validated the spec; the gofer reads root and mounts only
+        if spec_path is None:
+            spec_path = os.path.join(bundle, spec_mod.CONFIG)
+        with builtins.open(spec_path, "rb") as f:
+            spec = json.load(f)
+        plan = gofer_policy.Plan(install_seccomp=seccomp)
+        proc_fd = setup_root(spec, bundle)
+        root_fd = os.open("/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        srv = Server(root_fd, proc_fd)
+        srv.prepare_process()
+        sock = socket.socket(fileno=sock_fd)
+        plan.apply()
+    except errors.SandboxError:
+        raise
+    except (OSError, ValueError) as e:
+        raise errors.GoferError(f"gofer setup: {e}") from None
+    log.debug("gofer: serving %s", bundle)
+    srv.serve(sock)
+    return 0
+
+
