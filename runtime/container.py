@@ -183,6 +183,8 @@ class Container:
                 return cls._create_locked(config, cid, bundle, spec, cdir,
                                           console_socket, pid_file, sandbox)
         except BaseException:
+            cls(config, {"id": cid, "spec_path": os.path.join(cdir, SPEC_COPY),
+                         "config": config.to_dict()})._cleanup_host()
             meta.remove_dir(config.root, cid)
             raise
 

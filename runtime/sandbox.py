@@ -92,7 +92,10 @@ class Sandbox:
             init_pid = sb._drive_create(ours, on_hooks)
             return sb, init_pid, ours
         except BaseException:
+            # Boot sees the closed socket, tears the container down and
+            # exits; it is killed only if it does not.
             ours.close()
+            sb.wait_exit(10)
             sb.kill()
             raise
 
@@ -182,6 +185,13 @@ class Sandbox:
         for fd in rfds:
             os.close(fd)
         return res
+
+    def wait_exit(self, timeout):
+        """Wait up to ``timeout`` seconds for boot to exit by itself."""
+        deadline = time.monotonic() + timeout
+        while self.alive() and time.monotonic() < deadline:
+            self._reap()
+            time.sleep(0.01)
 
     def kill(self, wait=5.0):
         """SIGKILL boot (checked against its start time) and wait for it."""
