@@ -242,3 +242,62 @@ def test_poststop_runs_on_force_delete(rt, hook_dir):
     c.start_ok()
     c.must(c.delete(force=True), "delete --force")
     assert order(hook_dir) == ["poststop"]
+
+
+def ns_hook(d, name, *, inside=False):
+    out = HOOK_DIR_IN_CONTAINER if inside else str(d)
+    script = (f"cat > /dev/null; for n in mnt net uts; do "
+              f"readlink /proc/self/ns/$n >> {out}/{name}.ns; done")
+    return {"path": "/bin/sh", "args": ["sh", "-c", script]}
+
+
+def read_ns(d, name):
+    return (d / f"{name}.ns").read_text().split()
+
+
+def container_ns(pid):
+    import os
+    return [os.readlink(f"/proc/{pid}/ns/{n}") for n in ("mnt", "net", "uts")]
+
+
+def host_ns():
+    return container_ns("self")
+
+
+def test_create_runtime_hook_in_runtime_namespace(rt, hook_dir):
+    """createRuntime: MUST be executed in the runtime namespace"""
+    hooks = {"createRuntime": [ns_hook(hook_dir, "createRuntime")]}
+    c = rt.container(hooked_spec(hook_dir, ["/bin/sleep", "30"], hooks))
+    c.create_ok()
+    assert read_ns(hook_dir, "createRuntime") == host_ns()
+
+
+def test_create_container_hook_in_container_namespace(rt, hook_dir):
+    """createContainer: MUST be executed in the container namespace"""
+    hooks = {"createContainer": [ns_hook(hook_dir, "createContainer")]}
+    c = rt.container(hooked_spec(hook_dir, ["/bin/sleep", "30"], hooks))
+    c.create_ok()
+    assert read_ns(hook_dir, "createContainer") == \
+        container_ns(c.state()["pid"])
+
+
+def test_start_container_hook_in_container_namespace(rt, hook_dir):
+    """startContainer: path resolves and MUST be executed in the container namespace"""
+    hooks = {"startContainer": [ns_hook(hook_dir, "startContainer",
+                                        inside=True)]}
+    c = rt.container(hooked_spec(hook_dir, ["/bin/sleep", "30"], hooks))
+    c.create_ok()
+    pid = c.state()["pid"]
+    c.start_ok()
+    assert read_ns(hook_dir, "startContainer") == container_ns(pid)
+
+
+def test_poststop_hook_in_runtime_namespace(rt, hook_dir):
+    """poststop: MUST be executed in the runtime namespace"""
+    hooks = {"poststop": [ns_hook(hook_dir, "poststop")]}
+    c = rt.container(hooked_spec(hook_dir, ["/bin/true"], hooks))
+    c.create_ok()
+    c.start_ok()
+    c.wait_status("stopped")
+    c.must(c.delete(), "delete")
+    assert read_ns(hook_dir, "poststop") == host_ns()

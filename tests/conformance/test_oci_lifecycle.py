@@ -259,6 +259,16 @@ def test_kill_signal_number(rt):
     c.wait_status("stopped")
 
 
+def test_process_exit_outside_runtime_means_stopped(rt):
+    """state: when the process stops for any reason (killed from the host), status MUST be stopped"""
+    import signal
+    c = sleeper(rt)
+    c.create_ok()
+    c.start_ok()
+    os.kill(c.state()["pid"], signal.SIGKILL)
+    c.wait_status("stopped")
+
+
 def test_kill_stopped_fails(rt):
     """kill: signalling a container that is neither created nor running MUST error, no effect"""
     c = rt.container(default_spec(["/bin/true"]))
