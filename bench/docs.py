@@ -56,9 +56,12 @@ python3 -m pytest bench --benchmark-compare
   the run's directory in /tmp, removed at the end.  A runtime that is not
   installed, or fails a smoke test (run the driver, get results), is
   skipped with a note.
-* **The emulated call** is `getppid`: it is the call the trap floor
-  (`trap_limit.c`) traps and answers at once, and one of the identity calls
-  a sentry virtualises.  `getpid` is the allowed call.
+* **The emulated call** is `uname`: pyrunsc traps it and the sentry answers
+  at once (it virtualises the hostname), and gVisor answers it in its
+  sentry too; the target compares it with the trap floor of
+  `trap_limit.c` for its platform.  `getppid` (the call the floor program
+  traps) is shown as well: gVisor emulates it, pyrunsc lets the kernel's pid
+  namespace answer it.  `getpid` is the allowed call.
 * **Workloads** are timed inside the container by the driver (fork, exec,
   wait), so container start-up is not part of them: create/stat/read/unlink
   1000 files of 100 bytes; `python3 -c "import json, email, http.client,

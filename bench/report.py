@@ -25,21 +25,33 @@ def floor_of(data, key):
     return med(data["floors"].get(key, []))
 
 
+_UNITS = ((10_000, 1, "ns", 0), (10_000_000, 1e3, "µs", 1),
+          (10_000_000_000, 1e6, "ms", 1), (float("inf"), 1e9, "s", 2))
+
+
+def _unit(ns):
+    for limit, div, name, digits in _UNITS:
+        if ns < limit:
+            return div, name, digits
+    return _UNITS[-1][1:]
+
+
 def _fmt_time(ns):
     """A readable time with its unit."""
-    if ns < 10_000:
-        return f"{ns:,.0f} ns"
-    if ns < 10_000_000:
-        return f"{ns / 1e3:,.1f} µs"
-    if ns < 10_000_000_000:
-        return f"{ns / 1e6:,.1f} ms"
-    return f"{ns / 1e9:,.2f} s"
+    div, name, digits = _unit(ns)
+    return f"{ns / div:,.{digits}f} {name}"
 
 
-def _fmt_range(lo, hi, unit):
+def _fmt_cell(m, lo, hi, unit):
+    """`median unit (lo–hi)` with the range in the median's unit."""
     if unit == "KiB":
-        return f"{lo / 1024:,.1f}–{hi / 1024:,.1f}"
-    return f"{_fmt_time(lo)}–{_fmt_time(hi)}"
+        div, name, digits = 1024, "MiB", 1
+    else:
+        div, name, digits = _unit(m)
+    text = f"{m / div:,.{digits}f} {name}"
+    if lo is not None:
+        text += f" ({lo / div:,.{digits}f}–{hi / div:,.{digits}f})"
+    return text
 
 
 def cell(data, test, column):
@@ -48,9 +60,8 @@ def cell(data, test, column):
         return "—"
     unit = suite.unit_of(test)
     m = med(vals)
-    text = f"{m / 1024:,.1f} MiB" if unit == "KiB" else _fmt_time(m)
-    if len(vals) > 1:
-        text += f" ({_fmt_range(min(vals), max(vals), unit)})"
+    many = len(vals) > 1
+    text = _fmt_cell(m, min(vals) if many else None, max(vals), unit)
     base = median_of(data, test, "native")
     if base and column != "native" and unit == "ns":
         text += f" **×{m / base:,.1f}**"
@@ -148,8 +159,8 @@ def targets(data):
     for c, floor in (("pyrunsc-seccomp", "trap.notify"),
                      ("pyrunsc-ptrace", "trap.ptrace")):
         f = floor_of(data, f"{floor} (unpinned)")
-        checks.append((f"{c} getppid ×{floor} (unpinned)",
-                       _ratio(m("getppid", c), f), 1.5))
+        checks.append((f"{c} uname ×{floor} (unpinned)",
+                       _ratio(m("uname", c), f), 1.5))
     verdict("A trapped call answered at once ≤ 1.5× its platform's floor",
             checks)
 

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from . import procmem
 from .workspace import CONTAINER_DATA, CONTAINER_WORK, ENV, REPO
@@ -125,8 +126,9 @@ class Native(Runtime):
 class OciRuntime(Runtime):
     """A runc-compatible CLI: `<cmd> --root R <flags> run --bundle B ID`."""
 
-    def __init__(self, name, command, flags=(), own_processes=True):
+    def __init__(self, name, command, flags=(), own_processes=True, env=None):
         super().__init__(name)
+        self.env = dict(os.environ, **env) if env else None
         self.command = list(command)
         self.flags = list(flags)
         # runc leaves no process of its own behind a running container.
@@ -142,7 +144,7 @@ class OciRuntime(Runtime):
     def version(self):
         try:
             p = subprocess.run(self.command + ["--version"], capture_output=True,
-                               text=True, timeout=20)
+                               text=True, timeout=20, env=self.env)
             if p.returncode:
                 return "?"
             return p.stdout.strip().splitlines()[0]
@@ -160,7 +162,7 @@ class OciRuntime(Runtime):
         try:
             p = subprocess.run(self.cli(ws, "run", "--bundle", bdir, cid),
                                capture_output=True, text=True, timeout=timeout,
-                               stdin=subprocess.DEVNULL)
+                               stdin=subprocess.DEVNULL, env=self.env)
             dt = time.perf_counter() - t0
         finally:
             self.delete(ws, cid)
@@ -168,7 +170,7 @@ class OciRuntime(Runtime):
 
     def delete(self, ws, cid):
         subprocess.run(self.cli(ws, "delete", "--force", cid),
-                       capture_output=True, timeout=60)
+                       capture_output=True, timeout=60, env=self.env)
         self._live.discard(cid)
 
     def create_start(self, ws, argv):
@@ -181,7 +183,7 @@ class OciRuntime(Runtime):
             with open(log, "w+") as err:
                 p = subprocess.run(self.cli(ws, *args), stdin=subprocess.DEVNULL,
                                    stdout=subprocess.DEVNULL, stderr=err,
-                                   timeout=120)
+                                   timeout=120, env=self.env)
                 if p.returncode:
                     err.seek(0)
                     raise RuntimeError(f"{self.name} {args[0]} {cid}: "
@@ -201,20 +203,27 @@ class OciRuntime(Runtime):
         return time.perf_counter() - t0
 
     def idle_memory(self, ws, count):
-        """(RSS KiB, PSS KiB) of the runtime's own processes, count idle."""
-        ids = []
+        """(RSS KiB, PSS KiB) of the runtime's own processes, count idle.
+
+        Containers are created a few at a time in parallel (start-up is
+        measured elsewhere); memory is read once all are idle.
+        """
+        argv = [f"{CONTAINER_DATA}/driver", "idle"]
+        with ThreadPoolExecutor(4) as pool:
+            futures = [pool.submit(self.create_start, ws, argv)
+                       for _ in range(count)]
+        ids = [f.result() for f in futures if not f.exception()]
         try:
-            for _ in range(count):
-                ids.append(self.create_start(ws, [f"{CONTAINER_DATA}/driver",
-                                                  "idle"]))
+            for f in futures:
+                f.result()  # the first failure, if any
             time.sleep(1.0)
             if not self.own_processes:
                 return 0, 0
             pids = procmem.runtime_pids(ws.root_dir(self.name), ws.driver)
             return procmem.memory(pids)
         finally:
-            for cid in ids:
-                self.delete(ws, cid)
+            with ThreadPoolExecutor(4) as pool:
+                list(pool.map(lambda cid: self.delete(ws, cid), ids))
 
     def cleanup(self, ws):
         for cid in list(self._live):
@@ -242,6 +251,9 @@ def _pyrunsc_command():
 def make_columns():
     """Every known column, in report order (not yet probed)."""
     py = _pyrunsc_command()
+    # An uninstalled checkout still finds its packages in boot and gofer.
+    pyenv = {"PYTHONPATH": REPO + (os.pathsep + os.environ["PYTHONPATH"]
+                                   if os.environ.get("PYTHONPATH") else "")}
     return [
         Native("native"),
         OciRuntime("runc", ["runc"], own_processes=False),
@@ -251,10 +263,10 @@ def make_columns():
         OciRuntime("runsc-systrap-gofer", [RUNSC_NEW],
                    ["--network=none", "--platform=systrap",
                     "--directfs=false", "--overlay2=none"]),
-        OciRuntime("pyrunsc-ptrace", py, ["--platform", "ptrace"]),
-        OciRuntime("pyrunsc-seccomp", py, ["--platform", "seccomp"]),
+        OciRuntime("pyrunsc-ptrace", py, ["--platform", "ptrace"], env=pyenv),
+        OciRuntime("pyrunsc-seccomp", py, ["--platform", "seccomp"], env=pyenv),
         OciRuntime("pyrunsc-directfs", py,
-                   ["--platform", "seccomp", "--directfs"]),
+                   ["--platform", "seccomp", "--directfs"], env=pyenv),
     ]
 
 

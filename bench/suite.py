@@ -2,7 +2,8 @@
 
 MICROS = [
     ("getpid", "getpid (allowed)"),
-    ("getppid", "getppid (emulated, answered at once)"),
+    ("getppid", "getppid"),
+    ("uname", "uname (emulated, answered at once)"),
     ("open_close", "open+close existing file"),
     ("stat3", "stat, 3 components deep"),
     ("open_missing", "openat of a missing file"),

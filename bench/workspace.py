@@ -13,6 +13,7 @@ Everything is unmounted and removed by close(), also after a failure.
 """
 
 import io
+import itertools
 import json
 import os
 import shutil
@@ -60,7 +61,7 @@ class Workspace:
         self.driver = os.path.join(self.data, "driver")
         self.tree_files = tree_files
         self._mounted = []
-        self._seq = 0
+        self._seq = itertools.count(1)
 
     # -- set-up and tear-down -------------------------------------------
     def open(self):
@@ -139,8 +140,7 @@ class Workspace:
 
     def bundle(self, column, args, work_column=None):
         """Write an OCI bundle running args; returns (bundle dir, id)."""
-        self._seq += 1
-        cid = f"bench-{column}-{self._seq}"
+        cid = f"bench-{column}-{next(self._seq)}"
         bdir = os.path.join(self.bundles, cid)
         os.makedirs(bdir, exist_ok=True)
         spec = self.spec(args, self.work_dir(work_column or column))

@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -70,6 +71,13 @@ static int b_getpid(long n) {
 
 static int b_getppid(long n) {
     for (long i = 0; i < n; i++) syscall(SYS_getppid);
+    return 0;
+}
+
+static int b_uname(long n) {
+    struct utsname u;
+    for (long i = 0; i < n; i++)
+        if (uname(&u) < 0) return -1;
     return 0;
 }
 
@@ -194,6 +202,7 @@ struct micro {
 
 static const struct micro micros[] = {
     {"getpid", b_getpid},           {"getppid", b_getppid},
+    {"uname", b_uname},
     {"open_close", b_open_close},   {"stat3", b_stat3},
     {"open_missing", b_open_missing}, {"readlink", b_readlink},
     {"getdents100", b_getdents},    {"read_zero", b_read_zero},
