@@ -73,6 +73,7 @@ class Runner:
         self.is_pyrunsc = "PYRUNSC_TEST_RUNTIME" not in os.environ
         self.global_args = []
         self.ids = []
+        self.spawned = []
 
     def new_id(self, name="c"):
         cid = f"{self.token}-{name}"
@@ -104,6 +105,21 @@ class Runner:
         if check is False and rc == 0:
             raise AssertionError(f"command unexpectedly succeeded: {res!r}")
         return res
+
+    def spawn(self, *args):
+        """Start the CLI in the background (its own session); a Popen.
+
+        The fixture SIGKILLs it on teardown if the test did not reap it.
+        """
+        argv = (self.argv0 + ["--root", self.root] + list(self.global_args)
+                + [str(a) for a in args])
+        out = tempfile.TemporaryFile(dir=self.base)
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                             stderr=out, env=runtime_env(), cwd=self.base,
+                             start_new_session=True)
+        p.output_file = out
+        self.spawned.append(p)
+        return p
 
     def ok(self, *args, **kw):
         return self(*args, check=True, **kw)
@@ -186,6 +202,11 @@ def leaks(runner):
 
 def _force_clean(runner):
     """Delete every container of the test; kill and unmount what remains."""
+    for p in runner.spawned:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        p.output_file.close()
     ids = set(runner.ids)
     with contextlib.suppress(Exception):
         ids |= set(runner.list_ids())
