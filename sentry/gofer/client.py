@@ -85,7 +85,7 @@ class Client:
 
     def _recv(self, tag):
         n, anc, flags, _ = self.sock.recvmsg_into(
-            [self._buf], socket.CMSG_SPACE(4 * 4))
+            [self._buf], socket.CMSG_SPACE(4 * 4), socket.MSG_CMSG_CLOEXEC)
         fds = []
         for level, typ, data in anc:
             if level == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:

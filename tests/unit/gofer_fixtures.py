@@ -66,3 +66,52 @@ def gofer_fs(root, readonly=False):
             yield gc.GoferFs(c)
         finally:
             c.close()
+
+
+class ServerFactory:
+    """A forked server that serves every socket handed to it: ``connect()``
+    makes a new SOCK_SEQPACKET pair, sends one end to the child over a
+    control socket (SCM_RIGHTS) and returns the other."""
+
+    def __init__(self, root, readonly=False):
+        self.ctl, child = socket.socketpair(socket.AF_UNIX,
+                                            socket.SOCK_SEQPACKET)
+        self.pid = os.fork()
+        if self.pid == 0:
+            code = 0
+            try:
+                self.ctl.close()
+                root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY)
+                srv = gofer.Server(root_fd, gofer.open_proc_fd(),
+                                   readonly=readonly)
+                srv.prepare_process()
+                while True:
+                    _, fds, _, _ = socket.recv_fds(child, 1, 1)
+                    if not fds:
+                        break
+                    srv.serve_in_thread(socket.socket(fileno=fds[0]))
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        child.close()
+        self._open = []
+
+    def connect(self):
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        socket.send_fds(self.ctl, [b"s"], [b.fileno()])
+        b.close()
+        self._open.append(a)
+        return a
+
+    def client(self):
+        return gc.Client(self.connect())
+
+    def alive(self):
+        return os.waitpid(self.pid, os.WNOHANG) == (0, 0)
+
+    def close(self):
+        self.ctl.close()
+        for a in self._open:
+            a.close()
+        reap(self.pid)
