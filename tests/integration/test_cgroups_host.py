@@ -246,3 +246,44 @@ def test_unified_key_missing_is_invalid(parent):
     with pytest.raises(InvalidSpecError) as e:
         cg.apply({"unified": {"memory.nonexistent": "1"}})
     assert e.value.field_path.startswith("linux.resources.unified")
+
+
+@pytest.mark.skipif(LAYOUT.mode != "hybrid",
+                    reason="needs a v2 mount beside v1 controllers")
+def test_v2_paths_on_the_hybrid_unified_mount(parent, monkeypatch, tmp_path):
+    # The unified mount of a hybrid host has no (or few) controllers, but
+    # its core files are real cgroup v2: drive the v2 code paths on it.
+    # Enabling controllers would write the host root's subtree_control.
+    monkeypatch.setattr(Cgroup, "_enable_controllers", staticmethod(
+        lambda d: None))
+    name, made = parent
+    layout = cgroups.Layout((), LAYOUT.v2)
+    assert layout.mode == "unified"
+    cg = Cgroup.for_spec("c1", {"linux": {"cgroupsPath": f"{name}/c1"}},
+                         layout=layout)
+    made.append(cg)
+    cg.create({"devices": [{"allow": False, "access": "rwm"}]})
+    out = tmp_path / "ticks"
+    p = _spawn_member(cg, (
+        "print('ready', flush=True)\n"
+        "import os, time\n"
+        f"fd = os.open({str(out)!r}, os.O_WRONLY | os.O_CREAT | os.O_APPEND)\n"
+        "while True:\n"
+        "    os.write(fd, b'x'); time.sleep(0.005)\n"))
+    try:
+        assert cg.pids() == [p.pid]
+        cg.freeze()
+        assert cg.state() == "FROZEN"
+        size = out.stat().st_size if out.exists() else 0
+        time.sleep(0.2)
+        assert (out.stat().st_size if out.exists() else 0) == size
+        cg.thaw()
+        assert cg.state() == "THAWED"
+        s = cg.stats()
+        assert s["pids"]["current"] == 1
+        cg.freeze()
+        cg.destroy()
+        assert p.wait(timeout=10) == -signal.SIGKILL
+        assert not os.path.exists(cg.dirs["unified"])
+    finally:
+        _reap(p)
