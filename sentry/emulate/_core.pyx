@@ -18,7 +18,8 @@ are ``-errno``; nothing here allocates Python objects or takes the GIL.
 from libc.errno cimport (errno, EFAULT, ENAMETOOLONG, ENOENT, EBADF, ENOTDIR,
                          EACCES, EINVAL, ENOSYS, ENXIO, EPERM, ERANGE, E2BIG,
                          EISDIR, EEXIST, ELOOP, ENOMEM, ESRCH)
-from libc.string cimport memchr, memcpy, strlen, memcmp, strrchr, memset
+from libc.string cimport (memchr, memcpy, memmove, strlen, memcmp, strrchr,
+                          memset, strstr, strcmp)
 from libc.stdio cimport snprintf
 from libc.stdint cimport uint32_t, int64_t, uint64_t
 

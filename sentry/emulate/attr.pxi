@@ -3,6 +3,10 @@
 
 cdef extern from "<sys/stat.h>" nogil:
     int utimensat(int dirfd, const char *path, const void *times, int flags)
+    int chmod(const char *path, unsigned int mode)
+
+cdef extern from "<errno.h>":
+    int EOPNOTSUPP
 
 
 cdef void do_chmod(Call *c, int dirfd, uint64_t addr, unsigned int mode,
@@ -15,7 +19,16 @@ cdef void do_chmod(Call *c, int dirfd, uint64_t addr, unsigned int mode,
     if fd < 0:
         ret(c, fd)
         return
-    r = <int>syscall(SYS_fchmodat2, fd, b"", mode & 0o7777, AT_EMPTY_PATH)
+    cdef char proc[64]
+    cdef stat st
+    if flags & AT_SYMLINK_NOFOLLOW and fstat(fd, &st) == 0 and S_ISLNK(st.st_mode):
+        close(fd)
+        ret(c, -EOPNOTSUPP)        # as fchmodat2(2) for a symlink
+        return
+    # fchmodat2(fd, "", AT_EMPTY_PATH) refuses O_PATH fds: go through the
+    # fd's /proc link, which lands on the file itself
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd)
+    r = chmod(proc, mode & 0o7777)
     r = r if r == 0 else -errno
     close(fd)
     ret(c, r)

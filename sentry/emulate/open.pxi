@@ -76,6 +76,30 @@ cdef void open_rewrite(Call *c, int flags, uint64_t resolve) noexcept nogil:
     c.action = ACT_REWRITE
 
 
+cdef int o_path_fd(Call *c, int fd) noexcept nogil:
+    """SECCOMP_IOCTL_NOTIF_ADDFD cannot install an O_PATH file (fget(9)
+    refuses them).  N.B. a directory or regular file is installed as an
+    O_RDONLY reopen of the resolved file; anything else (a symlink opened
+    with O_NOFOLLOW, a FIFO, a device) is left to the kernel in the app's
+    own mount namespace and root, where an O_PATH fd can neither read nor
+    write (docs/sentry.md)."""
+    cdef stat st
+    cdef char proc[64]
+    cdef int r
+    if fstat(fd, &st) == 0 and (S_ISDIR(st.st_mode) or S_ISREG(st.st_mode)):
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd)
+        r = openat(-1, proc, O_RDONLY | O_CLOEXEC |
+                   (O_DIRECTORY if S_ISDIR(st.st_mode) else 0))
+        r = r if r >= 0 else -errno
+        close(fd)
+        if r < 0:
+            ret(c, r)
+        return r
+    close(fd)
+    c.action = ACT_CONTINUE
+    return -1
+
+
 cdef void do_open(Call *c, int dirfd, uint64_t addr, int flags,
                   uint64_t mode, uint64_t resolve) noexcept nogil:
     cdef int n, fd, added = 0
@@ -102,6 +126,10 @@ cdef void do_open(Call *c, int dirfd, uint64_t addr, int flags,
         added = 1
         flags |= O_NONBLOCK
     fd = root_open(c, c.rel, flags, mode, resolve)
+    if fd == -ELOOP and not (flags & O_NOFOLLOW):
+        n = magic_fd(c, c.rel)
+        if n >= 0:                  # /dev/stdin, /proc/self/fd/N: reopen
+            fd = open_app_fd(c, n, flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW))
     if fd < 0:
         if fd == -ENXIO and added:
             c.open_flags = flags & ~O_NONBLOCK
@@ -109,7 +137,11 @@ cdef void do_open(Call *c, int dirfd, uint64_t addr, int flags,
             return
         ret(c, fd)
         return
-    if added:
+    if flags & O_PATH:
+        fd = o_path_fd(c, fd)
+        if fd < 0:
+            return
+    elif added:
         if fstat(fd, &st) == 0 and S_ISFIFO(st.st_mode):
             close(fd)
             c.open_flags = flags & ~O_NONBLOCK

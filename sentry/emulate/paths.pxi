@@ -118,15 +118,133 @@ cdef int join_path(Call *c, int dirfd, const char *path, int plen, char *out) no
         return -ENOENT
     if path[0] == b'/':
         memcpy(out, path, plen + 1)
-        return plen
-    n = app_dir(c, dirfd, out)
-    if n < 0:
+        n = plen
+    else:
+        n = app_dir(c, dirfd, out)
+        if n < 0:
+            return n
+        if out[n - 1] != b'/':
+            out[n] = b'/'
+            n += 1
+        memcpy(out + n, path, plen + 1)
+        n += plen
+    if n >= 10 and memcmp(out, b"/proc/", 6) == 0:
+        n = proc_self(c, out, n)
+    return n
+
+
+cdef int app_tgid(Call *c, int *tid_ns) noexcept nogil:
+    """The caller's process id as its own pid namespace numbers it (the
+    last NStgid/NSpid field of /proc/<tid>/status); -1 if unknown."""
+    cdef char proc[64]
+    cdef char buf[2048]
+    cdef int fd, v, last
+    cdef ssize_t n
+    cdef char *p
+    snprintf(proc, sizeof(proc), "/proc/%d/status", c.tid)
+    fd = openat(-1, proc, O_RDONLY | O_CLOEXEC)
+    if fd < 0:
+        return -1
+    n = read(fd, buf, sizeof(buf) - 1)
+    close(fd)
+    if n <= 0:
+        return -1
+    buf[n] = 0
+    last = -1
+    p = strstr(buf, "NStgid:")
+    if p != NULL:
+        p += 7
+        while p[0] == b'\t' or p[0] == b' ' or 48 <= p[0] <= 57:
+            if 48 <= p[0] <= 57:
+                v = 0
+                while 48 <= p[0] <= 57:
+                    v = v * 10 + (p[0] - 48)
+                    p += 1
+                last = v
+            else:
+                p += 1
+    tid_ns[0] = -1
+    p = strstr(buf, "NSpid:")
+    if p != NULL:
+        p += 6
+        while p[0] == b'\t' or p[0] == b' ' or 48 <= p[0] <= 57:
+            if 48 <= p[0] <= 57:
+                v = 0
+                while 48 <= p[0] <= 57:
+                    v = v * 10 + (p[0] - 48)
+                    p += 1
+                tid_ns[0] = v
+            else:
+                p += 1
+    return last
+
+
+cdef int proc_self(Call *c, char *rel, int n) noexcept nogil:
+    """/proc/self and /proc/thread-self name the caller, not the sentry:
+    rewrite them to the caller's pid (N.B. until the sentry serves /proc)."""
+    cdef int k, tgid, tid_ns = -1, m
+    cdef char head[64]
+    if memcmp(rel, b"/proc/self", 10) == 0 and (rel[10] == 0 or rel[10] == b'/'):
+        k = 10
+    elif n >= 17 and memcmp(rel, b"/proc/thread-self", 17) == 0 and (
+            rel[17] == 0 or rel[17] == b'/'):
+        k = 17
+    else:
         return n
-    if out[n - 1] != b'/':
-        out[n] = b'/'
-        n += 1
-    memcpy(out + n, path, plen + 1)
-    return n + plen
+    tgid = app_tgid(c, &tid_ns)
+    if tgid < 0:
+        return n
+    if k == 10:
+        m = snprintf(head, sizeof(head), "/proc/%d", tgid)
+    else:
+        m = snprintf(head, sizeof(head), "/proc/%d/task/%d", tgid, tid_ns)
+    if n - k + m >= 2 * PATH_BUF:
+        return -ENAMETOOLONG
+    memmove(rel + m, rel + k, n - k + 1)
+    memcpy(rel, head, m)
+    return n - k + m
+
+
+cdef int magic_fd(Call *c, const char *rel) noexcept nogil:
+    """The app fd that ``rel`` names through a /proc magic link
+    (/proc/<own pid>/fd/N, /dev/fd/N, /dev/std*), else -1."""
+    cdef const char *p
+    cdef int v, tgid, tid_ns
+    if memcmp(rel, b"/dev/", 5) == 0:
+        if strcmp(rel, b"/dev/stdin") == 0:
+            return 0
+        if strcmp(rel, b"/dev/stdout") == 0:
+            return 1
+        if strcmp(rel, b"/dev/stderr") == 0:
+            return 2
+        if memcmp(rel, b"/dev/fd/", 8) != 0:
+            return -1
+        p = rel + 8
+    elif memcmp(rel, b"/proc/", 6) == 0 and 48 <= rel[6] <= 57:
+        p = rel + 6
+        v = 0
+        while 48 <= p[0] <= 57:
+            v = v * 10 + (p[0] - 48)
+            p += 1
+        if memcmp(p, b"/fd/", 4) != 0:
+            return -1
+        tgid = app_tgid(c, &tid_ns)
+        if v != tgid:
+            return -1
+        p += 4
+    else:
+        return -1
+    if not (48 <= p[0] <= 57):
+        return -1
+    v = 0
+    while 48 <= p[0] <= 57:
+        v = v * 10 + (p[0] - 48)
+        if v > 1 << 24:
+            return -1
+        p += 1
+    while p[0] == b'/':
+        p += 1
+    return v if p[0] == 0 else -1
 
 
 cdef int root_open(Call *c, const char *rel, uint64_t flags, uint64_t mode,
@@ -183,7 +301,13 @@ cdef int path_fd(Call *c, int dirfd, uint64_t addr, int atflags,
         return n
     if atflags & AT_SYMLINK_NOFOLLOW:
         oflags |= O_NOFOLLOW
-    return root_open(c, c.rel, O_PATH | oflags, 0, 0)
+    n = root_open(c, c.rel, O_PATH | oflags, 0, 0)
+    if n == -ELOOP and not (atflags & AT_SYMLINK_NOFOLLOW):
+        n = magic_fd(c, c.rel)
+        if n >= 0:
+            return open_app_fd(c, n, O_PATH | (oflags & ~O_NOFOLLOW))
+        return -ELOOP
+    return n
 
 
 cdef int split_last(char *rel, int n) noexcept nogil:
