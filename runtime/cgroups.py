@@ -834,6 +834,12 @@ class _Applier:
         d = self.dir("memory", f)
         if d is None:
             return
+        if m.get("checkBeforeUpdate") and limit and limit > 0:
+            usage = _read_int(os.path.join(
+                d, "memory.current" if self.v2 else "memory.usage_in_bytes"))
+            if limit < usage:
+                raise InvalidSpecError(f"{f}.limit", f"{limit} is below the "
+                                       f"current usage of {usage} bytes")
         if self.v2:
             self._memory_v2(d, f, m, limit, swap, reservation)
             for key, val in (("kernel", kernel), ("kernelTCP", ktcp),

@@ -321,6 +321,17 @@ def test_v2_invalid(tmp_path, resources, field):
     assert e.value.field_path == field
 
 
+def test_check_before_update(tmp_path, writes):
+    cg, d = _v2_tree(tmp_path)
+    _write(d / "memory.current", "8192\n")
+    with pytest.raises(InvalidSpecError) as e:
+        cg.apply({"memory": {"limit": 4096, "checkBeforeUpdate": True}})
+    assert e.value.field_path == "linux.resources.memory.limit"
+    assert writes == []
+    cg.apply({"memory": {"limit": 4096}})
+    assert _files(writes, d) == [("memory.max", "4096")]
+
+
 def test_v2_stats_from_files(tmp_path):
     cg, d = _v2_tree(tmp_path)
     _write(d / "cpu.stat", "usage_usec 10\nuser_usec 6\nsystem_usec 4\n"
