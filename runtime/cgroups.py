@@ -479,15 +479,25 @@ class Cgroup:
     def create(self, resources=None):
         """Make the directories in every hierarchy, then apply resources."""
         log.debug("cgroup create cid=%s path=%s", self.cid, self.path)
+        fresh = not any(os.path.isdir(d) for _, d in self._hier_dirs())
         try:
-            for h, d in self._hier_dirs():
-                self._mkdir(h, d)
-        except OSError as e:
-            raise SandboxError(
-                f"creating cgroup {self.path}: {e.strerror}: "
-                f"{e.filename}") from None
-        if resources:
-            self.apply(resources)
+            try:
+                for h, d in self._hier_dirs():
+                    self._mkdir(h, d)
+            except OSError as e:
+                raise SandboxError(
+                    f"creating cgroup {self.path}: {e.strerror}: "
+                    f"{e.filename}") from None
+            if resources:
+                self.apply(resources)
+        except BaseException:
+            # All or nothing: a cgroup made here is gone again.
+            if fresh:
+                try:
+                    self.destroy(timeout=1.0)
+                except SandboxError as e:
+                    log.warning("cid=%s %s", self.cid, e)
+            raise
 
     def _mkdir(self, h, directory):
         levels = []
@@ -806,8 +816,8 @@ class _Applier:
                           field)
                 return False
             raise InvalidSpecError(
-                field, f"writing {value} to {name}: not supported by this "
-                "kernel (no such file)") from None
+                field, f"writing {value} to {name}: no such file (not "
+                "supported by the kernel or controller not enabled)") from None
         except OSError as e:
             raise InvalidSpecError(
                 field, f"writing {value} to {name}: "

@@ -212,6 +212,15 @@ def test_kernel_rejection_is_invalid_spec(parent):
     assert "Invalid argument" in str(e.value)
 
 
+def test_failed_create_leaves_nothing(parent):
+    name, made = parent
+    cg = Cgroup.for_spec("c1", {"linux": {"cgroupsPath": f"{name}/c1"}})
+    made.append(cg)
+    with pytest.raises(InvalidSpecError):
+        cg.create({"pids": {"limit": 5}, "cpu": {"period": 10}})
+    assert not [d for _, d in cg._hier_dirs() if os.path.exists(d)]
+
+
 @pytest.mark.skipif(not V1, reason="cgroup v2 memory.max never refuses")
 def test_memory_limit_below_usage_is_busy(parent):
     cg = _new(parent)
