@@ -5,6 +5,7 @@ The server runs in its own process because it sets process-wide state
 (umask 0, cwd = its /proc/self/fd) that must not leak into pytest.
 """
 import contextlib
+import logging
 import os
 import signal
 import socket
@@ -74,6 +75,9 @@ class ServerFactory:
     control socket (SCM_RIGHTS) and returns the other."""
 
     def __init__(self, root, readonly=False):
+        # the child's log: a handler bug must show up in the tests
+        self.log = os.path.join(os.path.dirname(os.fspath(root)),
+                                f"gofer-{os.getpid()}.log")
         self.ctl, child = socket.socketpair(socket.AF_UNIX,
                                             socket.SOCK_SEQPACKET)
         self.pid = os.fork()
@@ -81,6 +85,7 @@ class ServerFactory:
             code = 0
             try:
                 self.ctl.close()
+                logging.basicConfig(filename=self.log, force=True)
                 root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY)
                 srv = gofer.Server(root_fd, gofer.open_proc_fd(),
                                    readonly=readonly)
@@ -96,6 +101,14 @@ class ServerFactory:
                 os._exit(code)
         child.close()
         self._open = []
+
+    def bugs(self):
+        """Lines of the child's log that report a bug in a handler."""
+        try:
+            with open(self.log) as f:
+                return [ln for ln in f if "bug" in ln or "Traceback" in ln]
+        except FileNotFoundError:
+            return []
 
     def connect(self):
         a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
