@@ -118,8 +118,9 @@ class Hierarchy:
 
     @classmethod
     def from_dict(cls, d):
-        return cls(int(d["version"]), d["mountpoint"], d.get("mount_root", "/"),
-                   tuple(d.get("controllers", ())), d.get("own_path", "/"))
+        return cls(int(d["version"]), d["mountpoint"],
+                   d.get("mount_root", "/"), tuple(d.get("controllers", ())),
+                   d.get("own_path", "/"))
 
 
 @dataclass(frozen=True)
@@ -227,7 +228,7 @@ def _read_controllers(directory):
 
 
 def expand_slice(slice_name):
-    """systemd slice name → cgroup path: "a-b.slice" → "/a.slice/a-b.slice".
+    """Slice name → cgroup path: "a-b.slice" → "/a.slice/a-b.slice".
 
     Raises ValueError for a name systemd would not accept.
     """
@@ -367,8 +368,8 @@ def _section(resources, key, field, kind=dict):
 
 def _shares_to_weight(shares):
     # cgroup v1 cpu.shares [2, 262144] → v2 cpu.weight [1, 10000], linearly
-    # (runc's original mapping).
-    return 1 + ((shares - 2) * 9999) // 262142
+    # (runc's original mapping); v1 itself raises shares below 2 to 2.
+    return 1 + ((max(shares, 2) - 2) * 9999) // 262142
 
 
 def _blkio_to_io_weight(weight):
@@ -562,8 +563,8 @@ class Cgroup:
         found = set()
         for _, d in self._hier_dirs():
             for top, _, _ in os.walk(d):
-                for line in _read_or(os.path.join(top, "cgroup.procs")).split():
-                    found.add(int(line))
+                procs = _read_or(os.path.join(top, "cgroup.procs"))
+                found.update(int(x) for x in procs.split())
         return sorted(found)
 
     # -- freezer
@@ -1084,7 +1085,8 @@ class _Applier:
                           ("throttleWriteIOPSDevice", "write_iops_device")):
             for e in devices[key]:
                 self.write(d, f"blkio.throttle.{name}",
-                           f"{e['dev']} {e['rate'] or 0}", f"{e['field']}.rate")
+                           f"{e['dev']} {e['rate'] or 0}",
+                           f"{e['field']}.rate")
 
     def _blkio_v2(self, d, f, weight, leaf, devices):
         bfq = os.path.exists(os.path.join(d, "io.bfq.weight"))
@@ -1435,8 +1437,9 @@ class _Stats:
             p = f"hugetlb.{size}."
             if self.v2:
                 events = _read_keyed(os.path.join(d, p + "events"))
-                out[size] = {"usage": _read_int(os.path.join(d, p + "current")),
-                             "max": 0, "failcnt": events.get("max", 0)}
+                out[size] = {
+                    "usage": _read_int(os.path.join(d, p + "current")),
+                    "max": 0, "failcnt": events.get("max", 0)}
             else:
                 out[size] = {
                     "usage": _read_int(os.path.join(d, p + "usage_in_bytes")),

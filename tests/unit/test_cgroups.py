@@ -307,9 +307,11 @@ def test_v2_unlimited_values(tmp_path, writes):
 
 
 @pytest.mark.parametrize("resources,field", [
-    ({"cpu": {"realtimeRuntime": 1000}}, "linux.resources.cpu.realtimeRuntime"),
+    ({"cpu": {"realtimeRuntime": 1000}},
+     "linux.resources.cpu.realtimeRuntime"),
     ({"memory": {"swap": 100}}, "linux.resources.memory.swap"),
-    ({"unified": {"memory.nope": "1"}}, 'linux.resources.unified["memory.nope"]'),
+    ({"unified": {"memory.nope": "1"}},
+     'linux.resources.unified["memory.nope"]'),
     ({"unified": {"../x.y": "1"}}, 'linux.resources.unified["../x.y"]'),
     ({"hugepageLimits": [{"pageSize": "3MB", "limit": 1}]},
      "linux.resources.hugepageLimits[0].pageSize"),
