@@ -16,15 +16,19 @@ debug: deps
 	PYRUNSC_DEBUG=1 $(PY) setup.py -q build_ext --inplace --force -j 2
 
 # Editable install: the `pyrunsc` console script runs this checkout.
+# The script is also linked into /usr/local/bin: engines (docker, containerd)
+# need a fixed path, and pyenv's shims would need a rehash.
+SCRIPTS := $(shell $(PY) -c 'import sysconfig; print(sysconfig.get_path("scripts"))')
 install: build
 	@$(PY) -m pip install -q --root-user-action=ignore --no-build-isolation --no-deps -e . >/dev/null
-	@command -v pyrunsc >/dev/null || { echo "pyrunsc is not on PATH"; exit 1; }
+	@ln -sf $(SCRIPTS)/pyrunsc /usr/local/bin/pyrunsc
+	@pyrunsc --version >/dev/null || { echo "pyrunsc does not run"; exit 1; }
 
 # The main job: a command inside a sandbox on the embedded default (the host
 # root, read-only, as `runsc do` does).
 demo: install
 	pyrunsc --root /run/pyrunsc-demo do -- /bin/sh -c '\
-	  echo "hostname: $$(hostname)"; \
+	  echo "hostname: $$(hostname 2>/dev/null || cat /proc/sys/kernel/hostname)"; \
 	  echo "my pid:   $$$$"; \
 	  echo "processes:"; ps -o pid,user,args 2>/dev/null || ls /proc | grep -E "^[0-9]+$$"; \
 	  echo "mounts:"; cat /proc/self/mounts; \

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 APT_PKGS="libseccomp-dev libcap-dev busybox-static runc gcc libc6-dev iproute2 procps"
-PIP_PKGS="cython>=3.0 click>=8.0 cffi python-ptrace pytest pytest-benchmark pytest-timeout hypothesis"
+PIP_PKGS="setuptools wheel cython>=3.0 click>=8.0 cffi python-ptrace pytest pytest-benchmark pytest-timeout hypothesis"
 
 missing=""
 for p in $APT_PKGS; do
@@ -20,7 +20,7 @@ fi
 PY="${PYTHON:-python3}"
 if ! "$PY" - <<'PYEOF' 2>/dev/null
 import importlib.util, sys
-mods = ["Cython", "click", "cffi", "ptrace", "pytest", "pytest_benchmark",
+mods = ["wheel", "setuptools", "Cython", "click", "cffi", "ptrace", "pytest", "pytest_benchmark",
         "pytest_timeout", "hypothesis"]
 sys.exit(0 if all(importlib.util.find_spec(m) for m in mods) else 1)
 PYEOF
