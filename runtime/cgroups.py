@@ -459,6 +459,14 @@ class Cgroup:
         v2 = Hierarchy.from_dict(d["v2"]) if d.get("v2") else None
         layout = Layout(tuple(Hierarchy.from_dict(h) for h in d.get("v1", ())),
                         v2)
+        for h in layout.hierarchies:
+            # Stored metadata never names a hierarchy root or a directory
+            # outside it: destroy() would kill and remove there.
+            got = d["dirs"].get(h.name)
+            if got is not None and not os.path.normpath(got).startswith(
+                    h.mountpoint.rstrip("/") + "/"):
+                raise SandboxError(f"cgroup of {d['cid']}: {got} is not "
+                                   f"below {h.mountpoint}")
         return cls(d["cid"], d["path"], layout, d["dirs"])
 
     # -- where things are

@@ -181,6 +181,14 @@ def test_to_dict_round_trip():
     assert (back.cid, back.path) == ("c1", "x")
 
 
+def test_from_dict_refuses_dirs_outside_hierarchy():
+    d = Cgroup.for_spec("c1", _spec("x"), layout=_layout()).to_dict()
+    for bad in ("/cg/memory", "/cg/memory/../cpu/x", "/etc"):
+        d["dirs"]["memory"] = bad
+        with pytest.raises(cgroups.SandboxError):
+            Cgroup.from_dict(d)
+
+
 # -- memory.swap on v2
 
 
