@@ -1,0 +1,166 @@
+"""The real ``runtime.gofer.main`` in a subprocess: a rootfs with bind
+mounts arranged as the container sees them, a read-only root, its
+privileges after setup, and a client that gets EIO when it dies."""
+import errno
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from sentry.gofer import client as gc
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+
+
+@pytest.fixture
+def bundle(tmp_path):
+    rootfs = tmp_path / "bundle" / "rootfs"
+    (rootfs / "etc").mkdir(parents=True)
+    (rootfs / "etc" / "hostname").write_text("ctr\n")
+    os.symlink("/../../../../", rootfs / "escape")
+    rw = tmp_path / "rw"
+    rw.mkdir()
+    (rw / "data").write_text("bound\n")
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    (ro / "x").write_text("ro\n")
+    single = tmp_path / "single-file"
+    single.write_text("file bind\n")
+    spec = {
+        "ociVersion": "1.0.2",
+        "root": {"path": "rootfs", "readonly": True},
+        "process": {"args": ["/bin/true"], "cwd": "/",
+                    "user": {"uid": 0, "gid": 0}},
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/mnt/rw", "type": "bind", "source": str(rw),
+             "options": ["rbind", "rw"]},
+            {"destination": "/mnt/ro", "type": "bind", "source": str(ro),
+             "options": ["bind", "ro"]},
+            {"destination": "/etc/one", "type": "none",
+             "source": str(single), "options": ["bind", "rw"]},
+        ],
+        "linux": {"namespaces": [{"type": "mount"}]},
+    }
+    (tmp_path / "bundle" / "config.json").write_text(json.dumps(spec))
+    return tmp_path / "bundle"
+
+
+@pytest.fixture
+def gofer(bundle):
+    """``(GoferFs, Popen)`` of a gofer serving ``bundle``."""
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    code = ("import sys; from runtime import gofer; "
+            "sys.exit(gofer.main(sys.argv[1], int(sys.argv[2])))")
+    p = subprocess.Popen([sys.executable, "-c", code, str(bundle),
+                          str(b.fileno())], pass_fds=[b.fileno()], cwd=REPO)
+    b.close()
+    c = None
+    try:
+        c = gc.Client(a)
+        yield gc.GoferFs(c), p
+    finally:
+        if c is not None:
+            c.close()
+        a.close()
+        p.kill()
+        p.wait()
+
+
+def errno_of(fn, *a):
+    with pytest.raises(OSError) as e:
+        fn(*a)
+    return e.value.errno
+
+
+def read(fs, path):
+    fd, _ = fs.open(path, os.O_RDONLY)
+    try:
+        return os.read(fd, 100)
+    finally:
+        os.close(fd)
+
+
+def test_binds_are_at_their_destinations(gofer, bundle):
+    fs, _ = gofer
+    assert read(fs, "/mnt/rw/data") == b"bound\n"
+    assert read(fs, "/mnt/ro/x") == b"ro\n"
+    assert read(fs, "/etc/one") == b"file bind\n"
+    assert read(fs, "/etc/hostname") == b"ctr\n"
+    # the gofer's "/" is the rootfs: .. and absolute symlinks stay in it
+    assert sorted(fs.listdir("/escape")) == sorted(fs.listdir("/"))
+    assert b"proc" not in fs.listdir("/")          # the sentry's, not ours
+
+
+def test_read_only_root_and_ro_bind_give_erofs(gofer, bundle):
+    fs, _ = gofer
+    wr = os.O_CREAT | os.O_WRONLY
+    assert errno_of(fs.open, "/etc/new", wr) == errno.EROFS
+    assert errno_of(fs.open, "/etc/hostname", os.O_WRONLY) == errno.EROFS
+    assert errno_of(fs.mkdir, "/newdir", 0o755) == errno.EROFS
+    assert errno_of(fs.open, "/mnt/ro/new", wr) == errno.EROFS
+    assert errno_of(fs.unlink, "/mnt/ro/x") == errno.EROFS
+    fd, _ = fs.open("/mnt/rw/new", wr, 0o644)
+    os.write(fd, b"written")
+    os.close(fd)
+    assert (bundle.parent / "rw" / "new").read_bytes() == b"written"
+    fd, _ = fs.open("/etc/one", os.O_WRONLY | os.O_APPEND)
+    os.close(fd)
+
+
+def test_privileges_after_setup(gofer):
+    fs, p = gofer
+    fs.stat("/")                     # setup is over once it answers
+    with open(f"/proc/{p.pid}/status") as f:
+        status = dict(ln.split(":\t", 1) for ln in f.read().splitlines()
+                      if ":\t" in ln)
+    assert int(status["CapEff"], 16) == 0x1f
+    assert int(status["CapBnd"], 16) == 0x1f
+    assert status["NoNewPrivs"].strip() == "1"
+    assert status["Seccomp"].strip() == "2"
+    assert os.readlink(f"/proc/{p.pid}/ns/mnt") != \
+        os.readlink("/proc/self/ns/mnt")
+    with open(f"/proc/{p.pid}/mountinfo") as f:
+        mnts = [ln.split()[3:6] for ln in f]
+    # pivoted: only the rootfs at / and the three binds are left
+    assert [m[1] for m in mnts] == ["/", "/mnt/rw", "/mnt/ro", "/etc/one"]
+    assert mnts[0][0].endswith("/bundle/rootfs")
+    assert mnts[0][2].startswith("ro,") and mnts[2][2].startswith("ro,")
+
+
+def test_host_mount_table_is_untouched(gofer, bundle):
+    fs, _ = gofer
+    fs.stat("/mnt/rw/data")
+    with open("/proc/self/mountinfo") as f:
+        assert str(bundle) not in f.read()
+
+
+def test_gofer_death_gives_eio(gofer):
+    fs, p = gofer
+    assert fs.stat("/etc/hostname").size == 4
+    p.kill()
+    p.wait()
+    assert errno_of(fs.stat, "/etc/hostname") == errno.EIO
+    assert errno_of(fs.open, "/etc/hostname", os.O_RDONLY) == errno.EIO
+
+
+def test_setup_failure_is_a_gofer_error(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps(
+        {"root": {"path": "missing"}, "mounts": []}))
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    code = ("import sys; from runtime import gofer, errors\n"
+            "try:\n    gofer.main(sys.argv[1], int(sys.argv[2]))\n"
+            "except errors.GoferError as e:\n"
+            "    print(e); sys.exit(3)\n")
+    p = subprocess.run([sys.executable, "-c", code, str(tmp_path),
+                        str(b.fileno())], pass_fds=[b.fileno()], cwd=REPO,
+                       capture_output=True, text=True, timeout=60)
+    b.close()
+    a.close()
+    assert p.returncode == 3, p.stderr
+    assert p.stdout.startswith("gofer setup: ")
