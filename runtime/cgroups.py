@@ -699,8 +699,8 @@ class Cgroup:
     # -- stats
 
     def stats(self):
-        """The "data" of ``runc events --stats``: cpu, memory, pids, blkio,
-        hugetlb (runc's types/events.go field names)."""
+        """The "data" of ``runc events --stats``: cpu, cpuset, memory, pids,
+        blkio, hugetlb (runc's types/events.go field names)."""
         return _Stats(self).collect()
 
     # -- destroy
@@ -1271,6 +1271,17 @@ def _ints(path):
     return [int(x) for x in _read_or(path).split() if x.lstrip("-").isdigit()]
 
 
+def parse_list(text):
+    """A kernel cpu/node list ("0-2,5") → [0, 1, 2, 5]."""
+    out = []
+    for part in text.strip().split(","):
+        if not part:
+            continue
+        lo, _, hi = part.partition("-")
+        out.extend(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
 def _blkio_entries(path):
     """v1 "maj:min Op value" lines → BlkioEntry dicts ("Total" dropped)."""
     out = []
@@ -1292,9 +1303,26 @@ class _Stats:
         self.v2 = cg.layout.mode == "unified"
 
     def collect(self):
-        return {"cpu": self.cpu(), "memory": self.memory(),
-                "pids": self.pids(), "blkio": self.blkio(),
-                "hugetlb": self.hugetlb()}
+        return {"cpu": self.cpu(), "cpuset": self.cpuset(),
+                "memory": self.memory(), "pids": self.pids(),
+                "blkio": self.blkio(), "hugetlb": self.hugetlb()}
+
+    def cpuset(self):
+        out = {"cpus": [], "mems": []}
+        d = self.cg._dir("cpuset")
+        if not d:
+            return out
+        suffix = ".effective" if self.v2 else ""
+        for key in ("cpus", "mems"):
+            out[key] = parse_list(_read_or(os.path.join(
+                d, f"cpuset.{key}{suffix}")))
+        if not self.v2:
+            for key in ("cpu_exclusive", "mem_hardwall", "mem_exclusive",
+                        "memory_migrate", "memory_spread_page",
+                        "memory_spread_slab", "memory_pressure",
+                        "sched_load_balance", "sched_relax_domain_level"):
+                out[key] = _read_int(os.path.join(d, f"cpuset.{key}"))
+        return out
 
     def cpu(self):
         usage = {"total": 0, "percpu": [], "percpu_kernel": [],

@@ -167,7 +167,9 @@ def test_processes_freeze_thaw_stats(parent, tmp_path):
         assert s["memory"]["usage"]["limit"] == 256 * MIB
         assert s["memory"]["raw"]
         assert s["cpu"]["usage"]["total"] > 0
-        assert set(s) == {"cpu", "memory", "pids", "blkio", "hugetlb"}
+        assert set(s) == {"cpu", "cpuset", "memory", "pids", "blkio",
+                          "hugetlb"}
+        assert s["cpuset"]["cpus"] == sorted(os.sched_getaffinity(p.pid))
     finally:
         _reap(p)
 

@@ -366,6 +366,7 @@ def test_v2_stats_from_files(tmp_path):
     assert s["memory"]["cache"] == 200
     assert s["memory"]["raw"] == {"anon": 100, "file": 200}
     assert s["pids"] == {"current": 2, "limit": 0}
+    assert s["cpuset"] == {"cpus": [], "mems": []}
     assert {"major": 8, "minor": 0, "op": "Write", "value": 1024} in \
         s["blkio"]["ioServiceBytesRecursive"]
     assert {"major": 8, "minor": 0, "op": "Read", "value": 1} in \
@@ -530,6 +531,11 @@ def test_kernel_rejection_names_field_and_file(tmp_path):
         cg.apply({"memory": {"limit": 1}})
     assert str(e.value) == ("linux.resources.memory.limit: writing 1 to "
                             "memory.limit_in_bytes: Is a directory")
+
+
+def test_parse_list():
+    assert cgroups.parse_list("0-2,5\n") == [0, 1, 2, 5]
+    assert cgroups.parse_list("") == []
 
 
 def test_hugepage_sizes(tmp_path):
