@@ -20,13 +20,22 @@ from runtime import specgen
 from runtime.errors import ContainerNotFoundError, SandboxError
 
 
+def _hidden(path, spec):
+    for m in spec["mounts"]:
+        d = m["destination"].rstrip("/")
+        if path == d or path.startswith(d + "/"):
+            return True
+    return False
+
+
 @click.command("do", short_help="Run a command in a throwaway sandbox.",
                context_settings={"allow_interspersed_args": False})
 @click.option("--rootfs", default="/", show_default=True, metavar="DIR",
               help="Root of the sandbox (read-only).")
 @click.option("--cwd", metavar="DIR",
               help="Working directory (default: the current one when "
-                   "--rootfs is /, else /).")
+                   "--rootfs is / and it is not under /tmp, /proc, /dev or "
+                   "/sys, else /).")
 @click.option("--env", "-e", multiple=True, metavar="KEY=VALUE",
               help="Add or override an environment variable.")
 @click.option("--hostname", default=specgen.DO_HOSTNAME, show_default=True)
@@ -40,7 +49,8 @@ from runtime.errors import ContainerNotFoundError, SandboxError
 def command(config, rootfs, cwd, env, hostname, writable, tty, argv):
     """Run COMMAND inside a new sandbox; exit with its exit status."""
     rootfs = os.path.abspath(rootfs)
-    if cwd is None:
+    default_cwd = cwd is None
+    if default_cwd:
         cwd = os.getcwd() if rootfs == "/" else "/"
     environ = dict(os.environ)
     for e in env:
@@ -54,6 +64,10 @@ def command(config, rootfs, cwd, env, hostname, writable, tty, argv):
         readonly=not writable,
         network="host" if config.network == "host" else "none",
         hostname=hostname, terminal=tty)
+    if default_cwd and _hidden(cwd, spec):
+        # The current directory is under a mount of the sandbox (/tmp is a
+        # fresh tmpfs): it does not exist in there.
+        spec["process"]["cwd"] = "/"
     cid = "do-" + secrets.token_hex(6)
     bundle = tempfile.mkdtemp(prefix="pyrunsc-do-")
     try:

@@ -1,0 +1,122 @@
+"""CLI behaviours on real containers beyond the 2018 lifecycle tests:
+do, signal forwarding by run, the run pty proxy, pause/resume, events,
+list --format json and the errors of invalid operations."""
+import json
+import os
+import signal
+import time
+
+import pytest
+
+
+def _wait_running(runner, cid, proc=None, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and (proc is None
+                                           or proc.poll() is None):
+        res = runner("state", cid)
+        if res.returncode == 0 and res.json()["status"] == "running":
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_do_runs_inside_a_sandbox(pyrunsc):
+    res = pyrunsc.ok("do", "--", "sh", "-c",
+                     "cat /proc/sys/kernel/hostname; echo $$; uname -n; "
+                     "touch /etc/pyrunsc-do-test 2>&1 && echo WRITABLE; "
+                     "echo ok > /tmp/x && cat /tmp/x")
+    lines = res.stdout.splitlines()
+    assert lines[0] == "pyrunsc"
+    assert lines[1] == "1"
+    assert lines[2] == "pyrunsc", res
+    assert "WRITABLE" not in lines
+    assert lines[-1] == "ok"
+    assert not os.path.exists("/etc/pyrunsc-do-test")
+    assert pyrunsc.list_ids() == []
+
+
+def test_do_exit_status(pyrunsc):
+    assert pyrunsc("do", "sh", "-c", "exit 7").returncode == 7
+
+
+def test_run_forwards_sigterm(pyrunsc, bundle_factory):
+    """SIGTERM to `run` reaches the container's init (which traps it)."""
+    cid = pyrunsc.new_id("fwd")
+    bundle = bundle_factory(["sh", "-c", "trap 'exit 3' TERM; "
+                             "while :; do sleep 0.05; done"])
+    run = pyrunsc.spawn("run", "--bundle", bundle, cid)
+    assert _wait_running(pyrunsc, cid, run)
+    time.sleep(0.3)     # let sh install its trap
+    run.send_signal(signal.SIGTERM)
+    assert run.wait(60) == 3
+    assert pyrunsc.list_ids() == []
+
+
+def test_run_proxies_a_pty(pyrunsc, bundle_factory):
+    """A terminal container without --console-socket: run is the console."""
+    bundle = bundle_factory(["sh", "-c", "tty; echo hello"], terminal=True)
+    res = pyrunsc.ok("run", "--bundle", bundle, pyrunsc.new_id("pty"))
+    out = res.stdout.replace("\r\n", "\n").splitlines()
+    assert out[0].startswith("/dev/pts/"), res
+    assert out[1] == "hello"
+
+
+def test_pause_resume_and_events(pyrunsc, bundle_factory):
+    cid = pyrunsc.new_id("pause")
+    pyrunsc.ok("run", "-d", "--bundle", bundle_factory(["sleep", "100"]), cid)
+    pyrunsc.ok("pause", cid)
+    assert pyrunsc.status(cid) == "paused"
+    res = pyrunsc.fails("pause", cid)
+    assert f'cannot pause container "{cid}" in state paused' in res.stderr
+    pyrunsc.ok("resume", cid)
+    assert pyrunsc.status(cid) == "running"
+    ev = pyrunsc.ok("events", "--stats", cid).json()
+    assert ev["type"] == "stats" and ev["id"] == cid
+    assert isinstance(ev["data"], dict)
+    pyrunsc.ok("delete", "--force", cid)
+
+
+def test_list_json_and_invalid_operations(pyrunsc, bundle_factory):
+    cid = pyrunsc.new_id("ops")
+    bundle = bundle_factory(["sleep", "100"])
+    pyrunsc.ok("run", "-d", "--bundle", bundle, cid)
+    [entry] = pyrunsc.ok("list", "--format", "json").json()
+    assert entry["id"] == cid and entry["status"] == "running"
+    assert entry["bundle"] == bundle and entry["pid"] > 0
+    table = pyrunsc.ok("list").stdout.splitlines()
+    assert table[0].split() == ["ID", "PID", "STATUS", "BUNDLE", "CREATED",
+                                "OWNER"]
+    assert table[1].split()[:3] == [cid, str(entry["pid"]), "running"]
+
+    res = pyrunsc.fails("create", "--bundle", bundle, cid)
+    assert f'container "{cid}" already exists' in res.stderr
+    res = pyrunsc.fails("start", cid)
+    assert res.returncode == 1
+    assert f'cannot start container "{cid}" in state running' in res.stderr
+    res = pyrunsc.fails("delete", cid)
+    assert "cannot delete" in res.stderr
+    assert pyrunsc.status(cid) == "running"
+    pyrunsc.ok("delete", "--force", cid)
+    res = pyrunsc.fails("kill", cid, "KILL")
+    assert res.returncode == 1 and "does not exist" in res.stderr
+
+
+def test_json_log_for_containerd(pyrunsc, test_dir):
+    log = os.path.join(test_dir, "log.json")
+    res = pyrunsc.fails("state", pyrunsc.new_id("none"),
+                        global_args=["--log", log, "--log-format", "json"])
+    assert res.returncode == 1
+    with open(log) as f:
+        recs = [json.loads(line) for line in f]
+    assert any(r["level"] == "error" and "does not exist" in r["msg"]
+               for r in recs)
+
+
+def test_debug_log_has_cli_and_boot_files(pyrunsc, bundle_factory, test_dir):
+    d = os.path.join(test_dir, "logs")
+    cid = pyrunsc.new_id("dbg")
+    pyrunsc.ok("--debug-log", d, "run", "--bundle", bundle_factory(["true"]),
+               cid)
+    names = os.listdir(d)
+    assert any(".run.cli." in n for n in names), names
+    assert any(".boot.boot." in n for n in names), names
