@@ -310,7 +310,8 @@ class Boot:
             c = self.create_container(cid, args["bundle"],
                                       stdio=tuple(fds[:3]),
                                       console_fd=console_fd, cli=conn)
-            control.send_msg(conn, {"type": "created", "pid": c.pid})
+            control.send_msg(conn, {"type": "created", "pid": c.pid,
+                                    "cgroup": c.cgroup.to_dict()})
             reply, _ = control.recv_msg(conn)
             if reply is None or reply.get("type") != "done":
                 raise errors.SandboxError("the creating CLI went away")
@@ -437,7 +438,8 @@ def main(config, cid, bundle, sync_fd, console_fd=None):
                 os.close(console_fd)
             _quiet_stdio()
         boot.serve(os.path.join(cdir, "control.sock"))
-        control.send_msg(cli, {"type": "created", "pid": c.pid})
+        control.send_msg(cli, {"type": "created", "pid": c.pid,
+                               "cgroup": c.cgroup.to_dict()})
         # The CLI answers once meta.json and the pid file are written; if it
         # dies first, the create never happened.
         reply, _ = control.recv_msg(cli)

@@ -237,7 +237,9 @@ class Container:
         with sync:
             try:
                 c._data.update(pid=pid, pid_start=procs.start_time(pid),
-                               sandbox=sb.to_dict())
+                               sandbox=sb.to_dict(),
+                               cgroup=getattr(sb, "created_info", {}).get(
+                                   "cgroup"))
                 c._set_status(st.CREATED)
                 if pid_file:
                     _write_pid_file(pid_file, pid)
@@ -466,10 +468,15 @@ class Container:
         """Remove what a dead sandbox may have left: cgroups, processes."""
         try:
             from runtime.cgroups import Cgroup
-            spec = self.spec
-            Cgroup.for_spec(self.id, spec,
-                            self._data.get("config", {}).get(
-                                "systemd_cgroup", False)).destroy()
+            if self._data.get("cgroup"):
+                cg = Cgroup.from_dict(self._data["cgroup"])
+            else:
+                # Created by a boot that never reported it: the same rule
+                # boot applied, for an absolute or default cgroupsPath.
+                cg = Cgroup.for_spec(self.id, self.spec,
+                                     self._data.get("config", {}).get(
+                                         "systemd_cgroup", False))
+            cg.destroy()
         except errors.SandboxError as e:
             log.warning("cid=%s removing cgroup: %s", self.id, e)
         except (OSError, ImportError, ValueError) as e:

@@ -132,6 +132,7 @@ class Sandbox:
                     raise
                 control.send_msg(sock, {"type": "continue"})
             elif t == "created":
+                self.created_info = msg
                 return msg["pid"]
             elif t == "error":
                 cls = getattr(errors, msg.get("error_type") or "",
