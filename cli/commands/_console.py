@@ -4,10 +4,10 @@ With ``process.terminal`` and no ``--console-socket``, the CLI is the
 console: it listens on a private console socket, receives the pty master
 the container sends there (SCM_RIGHTS, as with any console socket), puts
 its own terminal in raw mode and copies bytes both ways, resizing the pty
-on SIGWINCH.  runtime/console.py had no proxy helper when this was written,
-so it lives here, with the CLI's terminal.
+on SIGWINCH.  Receiving the master is runtime/console.py's
+``recv_console``; the copying belongs to the CLI's own terminal, so it
+lives here.
 """
-import array
 import contextlib
 import fcntl
 import logging
@@ -19,6 +19,7 @@ import termios
 import threading
 import tty
 
+from runtime import console
 from runtime.errors import SandboxError
 
 log = logging.getLogger(__name__)
@@ -50,21 +51,11 @@ class ConsoleProxy:
                                "console socket") from None
         with conn:
             conn.settimeout(timeout)
-            fds = array.array("i")
             try:
-                _, anc, _, _ = conn.recvmsg(
-                    4096, socket.CMSG_SPACE(4 * fds.itemsize))
+                self.master = console.recv_console(conn)
             except socket.timeout:
                 raise SandboxError("console: no pty master arrived on the "
                                    "console socket") from None
-            for level, typ, data in anc:
-                if level == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
-                    fds.frombytes(data[:len(data) - len(data) % fds.itemsize])
-        if not fds:
-            raise SandboxError("console: the console socket carried no fd")
-        self.master = fds[0]
-        for fd in fds[1:]:
-            os.close(fd)
         return self.master
 
     def start(self):

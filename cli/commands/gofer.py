@@ -1,18 +1,25 @@
-"""``pyrunsc gofer`` (internal): the file server of one container."""
+"""``pyrunsc gofer`` (internal): the file server of one container.
+
+Started by boot (never by users) as::
+
+    pyrunsc <global flags> gofer --bundle DIR --sock-fd N [--spec FILE]
+        [--no-seccomp]
+
+and served by ``runtime.gofer.main``.
+"""
 import click
 
-from runtime.errors import SandboxError
 
-
-@click.command("gofer", short_help="Internal: the gofer process.",
-               context_settings={"ignore_unknown_options": True,
-                                 "allow_extra_args": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.command("gofer", short_help="Internal: the gofer process.")
+@click.option("--bundle", required=True, metavar="DIR")
+@click.option("--sock-fd", type=int, required=True,
+              help="SOCK_SEQPACKET socket to the sentry.")
+@click.option("--spec", "spec_path", metavar="FILE",
+              help="The container's spec (default <bundle>/config.json).")
+@click.option("--seccomp/--no-seccomp", default=True, show_default=True,
+              help="Install the gofer's own seccomp filter.")
 @click.pass_obj
-def command(config, args):
-    """Serve a container's files to its sandbox (started by boot)."""
-    try:
-        from runtime import gofer
-    except ImportError:
-        raise SandboxError("gofer is not implemented yet") from None
-    return gofer.main(config, list(args))
+def command(config, bundle, sock_fd, spec_path, seccomp):
+    """Serve a container's files to its sandbox."""
+    from runtime import gofer
+    return gofer.main(bundle, sock_fd, spec_path=spec_path, seccomp=seccomp)

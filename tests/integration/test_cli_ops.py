@@ -120,3 +120,18 @@ def test_debug_log_has_cli_and_boot_files(pyrunsc, bundle_factory, test_dir):
     names = os.listdir(d)
     assert any(".run.cli." in n for n in names), names
     assert any(".boot.boot." in n for n in names), names
+
+
+def test_exec_tty_proxy_and_process_file(pyrunsc, bundle_factory, test_dir):
+    cid = pyrunsc.new_id("etty")
+    pyrunsc.ok("run", "-d", "--bundle", bundle_factory(["sleep", "100"]), cid)
+    res = pyrunsc.ok("exec", "-t", cid, "sh", "-c", "tty")
+    assert res.stdout.strip().startswith("/dev/pts/"), res
+    proc = os.path.join(test_dir, "process.json")
+    with open(proc, "w") as f:
+        json.dump({"args": ["sh", "-c", "echo $FOO; exit 9"], "cwd": "/",
+                   "env": ["PATH=/bin:/usr/bin", "FOO=from-file"],
+                   "user": {"uid": 0, "gid": 0}}, f)
+    res = pyrunsc("exec", "--process", proc, cid)
+    assert res.returncode == 9 and res.stdout == "from-file\n", res
+    pyrunsc.ok("delete", "--force", cid)

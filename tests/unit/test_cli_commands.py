@@ -569,13 +569,23 @@ def test_boot_argv_of_sandbox_parses(fake, capsys, monkeypatch):
     assert config.debug_log == "/tmp/dl" and config.root == "/tmp/r"
 
 
-def test_gofer_not_implemented_or_runs(capsys):
-    code, _, err = invoke(capsys, ["gofer", "--whatever", "1"])
-    try:
-        import runtime.gofer  # noqa: F401
-    except ImportError:
-        assert code == 1
-        assert err == "error: gofer is not implemented yet\n"
+def test_gofer_calls_runtime_gofer(capsys, monkeypatch):
+    import runtime.gofer
+    seen = {}
+
+    def gofer_main(bundle, sock_fd, spec_path=None, seccomp=True):
+        seen.update(bundle=bundle, fd=sock_fd, spec=spec_path, sc=seccomp)
+        return 0
+    monkeypatch.setattr(runtime.gofer, "main", gofer_main)
+    code, _, _ = invoke(capsys, ["gofer", "--bundle", "/b", "--sock-fd",
+                                 "4", "--spec", "/s.json", "--no-seccomp"])
+    assert code == 0
+    assert seen == {"bundle": "/b", "fd": 4, "spec": "/s.json", "sc": False}
+
+
+def test_gofer_needs_its_fd(capsys):
+    code, _, _ = invoke(capsys, ["gofer", "--bundle", "/b"])
+    assert code == 2
 
 
 def test_syscalls_prints_the_table(capsys, monkeypatch):
