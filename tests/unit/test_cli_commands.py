@@ -110,6 +110,23 @@ def test_delete(fake, capsys, argv, force):
     assert calls("destroy") == [("destroy", "c1", force)]
 
 
+def test_delete_missing(fake, capsys):
+    code, _, err = invoke(capsys, ["delete", "nope"])
+    assert code == 1 and "does not exist" in err
+
+
+def test_delete_force_missing_removes_leftover_dir(fake, capsys, tmp_path):
+    root = tmp_path / "root"
+    (root / "half").mkdir(parents=True)
+    (root / "half" / "lock").write_text("")
+    code, _, err = invoke(capsys, ["--root", str(root), "delete", "--force",
+                                   "half"])
+    assert (code, err) == (0, "")
+    assert not (root / "half").exists()
+    code, _, _ = invoke(capsys, ["--root", str(root), "delete", "-f", "none"])
+    assert code == 0
+
+
 # kill and signal parsing ------------------------------------------------------
 
 @pytest.mark.parametrize("text,num", [
