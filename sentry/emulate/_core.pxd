@@ -19,6 +19,9 @@ cdef enum:
     ACT_FD = 2
     ACT_SLOW = 3
     ACT_REWRITE = 4
+    SLOW_OPEN = 0
+    SLOW_CONNECT = 1    # c.fd: our dup of the app socket; c.tmp[:open_flags]
+                        # the address
     NSYSCALLS = 512
     PATH_BUF = 4096
     # Fs.mode: how a path that the kernel prints for an app fd relates to
@@ -48,6 +51,8 @@ ctypedef struct Call:
     # N.B. for ACT_FD under ptrace: the kernel redoes the open on the
     # resolved path with these flags (docs/sentry.md)
     int open_flags
+    # ACT_SLOW: which slow handler (SLOW_OPEN, SLOW_CONNECT)
+    int slow
     bint rewrite
     Fs *fs
     # platform hooks

@@ -34,6 +34,8 @@ include "exec.pxi"
 include "namei.pxi"
 include "attr.pxi"
 include "xattr.pxi"
+include "socket.pxi"
+include "misc.pxi"
 
 cdef handler_t TABLE[NSYSCALLS]
 
@@ -49,6 +51,7 @@ cdef void dispatch(Call *c) noexcept nogil:
     c.ret = 0
     c.fd = -1
     c.fd_flags = 0
+    c.slow = SLOW_OPEN
     if c.nr < 0 or c.nr >= NSYSCALLS or TABLE[c.nr] == NULL:
         c.ret = -ENOSYS
         return
@@ -90,6 +93,8 @@ def _init_table():
     register_namei()
     register_attr()
     register_xattr()
+    register_socket()
+    register_misc()
 
 
 _init_table()

@@ -1,8 +1,10 @@
 # chmod(2), fchmodat(2), fchmodat2(2), chown(2), lchown(2), fchownat(2),
 # utimensat(2), utime(2), utimes(2), futimesat(2), truncate(2).
 
+from posix.time cimport timespec
+
 cdef extern from "<sys/stat.h>" nogil:
-    int utimensat(int dirfd, const char *path, const void *times, int flags)
+    int utimensat(int dirfd, const char *path, const timespec *times, int flags)
     int chmod(const char *path, unsigned int mode)
 
 cdef extern from "<errno.h>":
@@ -100,7 +102,7 @@ cdef void do_utimes(Call *c, int dirfd, uint64_t addr, int64_t *ts,
     if fd < 0:
         ret(c, fd)
         return
-    r = utimensat(fd, b"", ts, AT_EMPTY_PATH)
+    r = utimensat(fd, b"", <timespec *>ts, AT_EMPTY_PATH)
     r = r if r == 0 else -errno
     close(fd)
     ret(c, r)

@@ -17,10 +17,16 @@ from libc.stdint cimport uint64_t, int64_t, intptr_t
 
 from sentry.includes.notify cimport *
 from sentry.emulate._core cimport (Call, Fs, dispatch, fs_init, ACT_RETURN,
-                                   ACT_CONTINUE, ACT_FD, ACT_SLOW)
+                                   ACT_CONTINUE, ACT_FD, ACT_SLOW, SLOW_OPEN,
+                                   SLOW_CONNECT)
 
 import os
 import threading
+
+cdef extern from "<sys/socket.h>" nogil:
+    struct sockaddr:
+        unsigned short sa_family
+    int connect(int fd, const sockaddr *addr, unsigned int len)
 
 cdef enum:
     MAXL = 64
@@ -232,8 +238,12 @@ cdef class NotifyLoop:
     cdef _slow(self, int listener):
         c = &self.call
         try:
-            self.slow(self, listener, c.cookie, c.tid, c.nr, <bytes>c.rel,
-                      c.open_flags, c.args[3], c.fs.root_fd)
+            if c.slow == SLOW_CONNECT:
+                self.slow(self, listener, c.cookie, "connect", c.fd,
+                          c.tmp[:c.open_flags])
+            else:
+                self.slow(self, listener, c.cookie, "open", c.fs.root_fd,
+                          <bytes>c.rel, c.open_flags, c.args[3])
         except BaseException:
             send_resp(listener, c.cookie, -5, 0)        # EIO: a sentry bug
             raise
@@ -252,6 +262,19 @@ cdef class NotifyLoop:
 
     def respond_fd(self, int listener, uint64_t id, int fd, bint cloexec):
         return send_fd(listener, id, fd, O_CLOEXEC if cloexec else 0)
+
+
+def blocking_connect(int fd, bytes addr):
+    """connect(2) on our duplicate of an app socket, without the GIL;
+    returns 0 or -errno."""
+    cdef const char *a = addr
+    cdef unsigned int n = len(addr)
+    cdef int r
+    with nogil:
+        r = connect(fd, <sockaddr *>a, n)
+        if r < 0:
+            r = -errno
+    return r
 
 
 def blocking_open(int root_fd, bytes rel, int flags, int mode):

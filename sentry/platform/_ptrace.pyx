@@ -71,6 +71,7 @@ cdef class PtraceLoop:
     cdef object lock
     cdef object on_exit
     cdef object trace
+    cdef dict traced
     cdef public object thread
     cdef public int ntraced
 
@@ -98,6 +99,7 @@ cdef class PtraceLoop:
         self.lock = threading.Lock()
         self.on_exit = on_exit
         self.trace = trace
+        self.traced = {}
         self.stopping = False
         self.thread = None
         if pyrunsc_install_wake(SIGWAKE) < 0:
@@ -143,7 +145,8 @@ cdef class PtraceLoop:
         cdef int pid, r, i
         cdef long opts = (PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK |
                           PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |
-                          PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL)
+                          PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL |
+                          PTRACE_O_TRACESYSGOOD)
         read(self.wake, &v, 8)
         with self.lock:
             items, self.pending[:] = list(self.pending), []
@@ -229,7 +232,14 @@ cdef class PtraceLoop:
             ev = status >> 16
             sig = WSTOPSIG(status)
             if ev == PTRACE_EVENT_SECCOMP:
-                self._syscall(pid)
+                if self._syscall(pid):
+                    # strace: see the result at the syscall-exit stop
+                    ptrace(PTRACE_SYSCALL, pid, NULL, NULL)
+                else:
+                    ptrace(PTRACE_CONT, pid, NULL, NULL)
+            elif ev == 0 and sig == (SIGTRAP | 0x80):
+                if self.trace is not None:
+                    self._trace_exit(pid)
                 ptrace(PTRACE_CONT, pid, NULL, NULL)
             elif ev == PTRACE_EVENT_FORK or ev == PTRACE_EVENT_VFORK or ev == PTRACE_EVENT_CLONE:
                 self._child(pid, ev)
@@ -268,14 +278,27 @@ cdef class PtraceLoop:
         if ev == PTRACE_EVENT_CLONE and _is_thread(child):
             self.state[child] |= ST_THREAD
 
-    cdef void _syscall(self, int pid) noexcept nogil:
+    cdef void _trace_exit(self, int pid) noexcept nogil:
+        if ptrace(PTRACE_GETREGS, pid, NULL, &self.regs) < 0:
+            return
+        with gil:
+            item = self.traced.pop(pid, None)
+            if item is not None:
+                try:
+                    self.trace(pid, item[0], item[1], item[2], 0,
+                               <int64_t>self.regs.rax)
+                except Exception:
+                    pass
+
+    cdef int _syscall(self, int pid) noexcept nogil:
+        """Serve the stopped call; 1 when strace wants its exit stop."""
         cdef Call *c = &self.call
         cdef user_regs_struct *r = &self.regs
         cdef uint64_t addr
         cdef size_t n
         cdef int64_t res
         if ptrace(PTRACE_GETREGS, pid, NULL, r) < 0:
-            return
+            return 0
         c.nr = <int>r.orig_rax
         c.tid = pid
         c.args[0] = r.rdi
@@ -315,11 +338,16 @@ cdef class PtraceLoop:
             ptrace(PTRACE_SETREGS, pid, NULL, r)
         if self.trace is not None:
             with gil:
+                args = tuple(c.args[k] for k in range(6))
+                if c.action == ACT_REWRITE or (c.action == ACT_CONTINUE
+                                               and c.nr != 59 and c.nr != 322):
+                    self.traced[pid] = (c.nr, args, <bytes>c.path)
+                    return 1
                 try:
-                    self.trace(pid, c.nr, tuple(c.args[k] for k in range(6)),
-                               <bytes>c.path, c.action, res)
+                    self.trace(pid, c.nr, args, <bytes>c.path, c.action, res)
                 except Exception:
                     pass
+        return 0
 
 
 cdef bint _is_thread(int tid) noexcept nogil:

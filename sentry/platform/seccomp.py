@@ -30,7 +30,7 @@ class SeccompPlatform(base.Platform):
         if self.strace:
             from sentry import strace
             trace = strace.Tracer(self.log, self.strace_syscalls).notify_hook
-        self.loop = _notify.NotifyLoop(_slow_open, trace)
+        self.loop = _notify.NotifyLoop(_slow, trace)
         self.loop.start()
 
     def child_hook(self, sync_sock):
@@ -62,22 +62,33 @@ class SeccompPlatform(base.Platform):
         self.loop.stop()
 
 
-def _slow_open(loop, listener, nid, tid, nr, rel, flags, mode, root_fd):
-    """A FIFO's open blocks until its peer comes: do it on a thread of its
-    own and answer from there."""
-    root = os.dup(root_fd)
+def _slow(loop, listener, nid, kind, *args):
+    """The calls that may block (a FIFO's open waits for its peer, a
+    blocking connect for the handshake) run on a thread of their own, which
+    answers the notification itself."""
+    if kind == "connect":
+        sock, addr = args
 
-    def run():
-        try:
-            fd = _notify.blocking_open(root, rel, flags, mode)
-        finally:
-            os.close(root)
-        if fd < 0:
-            loop.respond(listener, nid, fd)
-            return
-        try:
-            loop.respond_fd(listener, nid, fd, bool(flags & os.O_CLOEXEC))
-        finally:
-            os.close(fd)
+        def run():
+            try:
+                loop.respond(listener, nid, _notify.blocking_connect(sock, addr))
+            finally:
+                os.close(sock)
+    else:
+        root_fd, rel, flags, mode = args
+        root = os.dup(root_fd)
 
-    threading.Thread(target=run, name="sentry-open", daemon=True).start()
+        def run():
+            try:
+                fd = _notify.blocking_open(root, rel, flags, mode)
+            finally:
+                os.close(root)
+            if fd < 0:
+                loop.respond(listener, nid, fd)
+                return
+            try:
+                loop.respond_fd(listener, nid, fd, bool(flags & os.O_CLOEXEC))
+            finally:
+                os.close(fd)
+
+    threading.Thread(target=run, name=f"sentry-{kind}", daemon=True).start()

@@ -123,7 +123,7 @@ def test_exec_kinds(name, tmp_path):
 def test_signals(name):
     script = ("trap 'echo got-term' TERM; trap 'echo got-usr1' USR1; "
               "kill -USR1 $$; kill -TERM $$; "
-              "sleep 5 & p=$!; kill -INT $p; wait $p; echo sleep=$?; "
+              "sh -c 'sleep 5 & p=$!; kill -TERM $p; wait $p; echo sleep=$?'; "
               "sh -c 'kill -9 $$'; echo killed=$?")
     same(name, ["/bin/sh", "-c", script])
 
@@ -133,3 +133,40 @@ def test_exit_codes_and_cwd(name, tree):
     same(name, ["/bin/sh", "-c", "ls nope; exit 3"], cwd=str(tree))
     same(name, ["/bin/sh", "-c", "cd a/b && cat y ../x && pwd && cd .. && "
                 "ls -1 && cat link_rel"], cwd=str(tree))
+
+
+@pytest.mark.parametrize("name", PLATFORMS)
+def test_sockets(name, tmp_path):
+    prog = os.path.join(GUEST, "sentry_sockets.py")
+    outs = []
+    for run_as in ("native", name):
+        d = tmp_path / run_as
+        d.mkdir()
+        res = driver.run(run_as, ["/usr/bin/python3", os.path.abspath(prog), str(d)])
+        assert res.code == 0, res
+        outs.append(res.out)
+    assert outs[0] == outs[1]
+    assert b"nope 2" in outs[1]
+
+
+@pytest.mark.parametrize("name", PLATFORMS)
+def test_fifo_open_blocks_for_peer(name, tmp_path):
+    fifo = tmp_path / "f"
+    os.mkfifo(fifo)
+    script = f"(sleep 0.2; echo through > {fifo}) & cat {fifo}; wait"
+    res = same(name, ["/bin/sh", "-c", script])
+    assert res.out == b"through\n"
+
+
+@pytest.mark.parametrize("name", PLATFORMS)
+def test_strace_logs_paths(name, tmp_path, caplog):
+    import logging
+    log = logging.getLogger(f"test-strace-{name}")
+    target = tmp_path / "traced-file"
+    target.write_text("x")
+    with caplog.at_level(logging.DEBUG, logger=log.name):
+        res = driver.run(name, ["/bin/cat", str(target)], strace=True, log=log)
+    assert res.code == 0, res
+    lines = [r.getMessage() for r in caplog.records if r.name == log.name]
+    assert any(f'openat(AT_FDCWD, "{target}", O_RDONLY' in l and l.endswith("= 3")
+               for l in lines), lines[-10:]
