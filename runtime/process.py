@@ -154,7 +154,7 @@ def _exec_error(path):
 
 def plan_rlimits(rlimits):
     """``[(resource, soft, hard, field)]`` from ``process.rlimits``."""
-    out = []
+    out, seen = [], set()
     for i, r in enumerate(rlimits or ()):
         typ = r.get("type", "")
         res = getattr(resource, typ, None) if typ.startswith("RLIMIT_") \
@@ -162,6 +162,12 @@ def plan_rlimits(rlimits):
         if res is None:
             raise InvalidSpecError(f"process.rlimits[{i}].type",
                                    f"unknown rlimit {typ!r}")
+        if typ in seen:
+            # "If there are multiple entries with the same type, the runtime
+            # MUST generate an error" - runtime-spec config.md.
+            raise InvalidSpecError(f"process.rlimits[{i}].type",
+                                   f"duplicate rlimit {typ}")
+        seen.add(typ)
         soft, hard = r.get("soft"), r.get("hard")
         if not isinstance(soft, int) or not isinstance(hard, int):
             raise InvalidSpecError(f"process.rlimits[{i}]",

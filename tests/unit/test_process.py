@@ -81,6 +81,10 @@ def test_plan_rlimits():
     with pytest.raises(InvalidSpecError,
                        match=r"^process.rlimits\[0\].type: unknown rlimit"):
         process.plan_rlimits([{"type": "RLIMIT_BOGUS", "soft": 1, "hard": 1}])
+    with pytest.raises(InvalidSpecError,
+                       match=r"^process.rlimits\[1\].type: duplicate rlimit"):
+        process.plan_rlimits([{"type": "RLIMIT_AS", "soft": 1, "hard": 1},
+                              {"type": "RLIMIT_AS", "soft": 2, "hard": 2}])
     with pytest.raises(InvalidSpecError, match="unknown rlimit 'getpid'"):
         process.plan_rlimits([{"type": "getpid", "soft": 1, "hard": 1}])
 
