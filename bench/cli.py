@@ -37,7 +37,7 @@ def parse_args(argv):
     p.add_argument("--columns", default="all",
                    help="comma list of columns (default all): "
                         + ", ".join(COLUMN_NAMES))
-    p.add_argument("--tests", default="all",
+    p.add_argument("--tests", default=None,
                    help="comma list of tests or groups (default all); groups: "
                         + ", ".join(suite.GROUPS))
     p.add_argument("--reps", type=int, default=None,
@@ -71,8 +71,8 @@ def pick_columns(spec):
 
 
 def measure(args):
-    tests = suite.expand(args.tests)
-    if args.quick and args.tests == "all":
+    tests = suite.expand(args.tests or "all")
+    if args.quick and args.tests is None:
         # 20 sandboxes take minutes on their own: only when asked for.
         tests.remove("idle_mem_20")
     cols = pick_columns(args.columns)

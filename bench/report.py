@@ -9,6 +9,7 @@ import os
 import statistics
 
 from . import suite
+from .runtimes import COLUMN_NAMES
 
 PYRUNSC = ("pyrunsc-ptrace", "pyrunsc-seccomp", "pyrunsc-directfs")
 
@@ -137,7 +138,8 @@ def targets(data):
         measured = [(l, v, lim) for l, v, lim in checks if v is not None]
         if not measured:
             rows.append((text, "not measured",
-                         "no pyrunsc column ran in this run"))
+                         "the pyrunsc (or comparison) cells it needs are "
+                         "missing: not run or failed in this run"))
             return
         ok = all(v <= lim for _, v, lim in measured)
         detail = "; ".join(f"{l}: {v:.2f} (limit {lim:g})"
@@ -234,13 +236,15 @@ def chart(data, path):
                 ys.append(m)
                 lo.append(m - min(v))
                 hi.append(max(v) - m)
-            ax.bar(xs, ys, width, label=c, color=colors[i % len(colors)],
+            k = COLUMN_NAMES.index(c) if c in COLUMN_NAMES else i
+            ax.bar(xs, ys, width, label=c, color=colors[k % len(colors)],
                    yerr=[lo, hi], capsize=2, error_kw={"elinewidth": 0.8})
         ax.set_yscale("log")
         ax.set_xticks(range(len(tests)))
         ax.set_xticklabels([suite.LABELS[t] for t in tests], rotation=20,
                            ha="right", fontsize=9)
         ax.set_title(title)
+        ax.set_ylabel("median time (log scale)")
         ax.grid(axis="y", which="major", alpha=0.4)
         ticks = [10 ** k for k in range(1, 11)]
         names = ["10 ns", "100 ns", "1 µs", "10 µs", "100 µs", "1 ms",
@@ -251,7 +255,7 @@ def chart(data, path):
                     for v in data["samples"][t].get(c, [])]
         if all_vals:
             ax.set_ylim(min(all_vals) / 2, max(all_vals) * 3)
-        ax.legend(fontsize=8, ncol=len(cols), loc="upper left")
+        ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.005, 1.0))
     fig.suptitle("pyrunsc benchmark — median, whiskers min–max, log scale "
                  "(lower is better)")
     fig.tight_layout()
