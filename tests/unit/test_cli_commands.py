@@ -274,10 +274,25 @@ def test_events_stream_until_stopped(fake, capsys, monkeypatch):
             c.status = "stopped"
         return {"type": "stats", "id": "c1", "data": {"n": n["k"]}}
     c.event = event
-    code, out, _ = invoke(capsys, ["events", "--interval", "0.01", "c1"])
+    code, out, _ = invoke(capsys, ["events", "--interval", "10ms", "c1"])
     assert code == 0
     assert [json.loads(line)["data"]["n"] for line in out.splitlines()] == \
         [1, 2, 3]
+
+
+@pytest.mark.parametrize("text,secs", [("5s", 5.0), ("500ms", 0.5),
+                                       ("2", 2.0), ("1m", 60.0),
+                                       ("0.25s", 0.25)])
+def test_events_interval_durations(text, secs):
+    from cli.commands.events import Duration
+    assert Duration().convert(text, None, None) == secs
+
+
+@pytest.mark.parametrize("text", ["0", "-1s", "5x", "s", ""])
+def test_events_interval_rejects(fake, capsys, text):
+    FakeContainer.add("c1")
+    code, _, _ = invoke(capsys, ["events", "--interval", text, "c1"])
+    assert code == 2
 
 
 # spec -----------------------------------------------------------------------
