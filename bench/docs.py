@@ -90,15 +90,15 @@ def _machine(meta):
     m = meta.get("machine", {})
     return (f"{m.get('cpu', '?')}, {m.get('cpus', '?')} CPUs, "
             f"{m.get('memory_gib', '?')} GiB, {m.get('distro', '?')}, "
-            f"kernel {m.get('kernel', '?')}, virtualised: "
-            f"{m.get('virtualised', '?')}")
+            f"kernel {m.get('kernel', '?')}, virtualisation "
+            f"(systemd-detect-virt): {m.get('virtualised', '?')}")
 
 
 def write(data, path, has_chart=True):
     meta = data["meta"]
     cols = data["columns"]
     versions = "\n".join(
-        f"- `{c}`: {i['version'] or '—'}" + ("" if i["measured"]
+        f"  - `{c}`: {i['version'] or '—'}" + ("" if i["measured"]
                                               else f" — not measured: {i['note']}")
         for c, i in cols.items())
     pyrunsc_ran = any(cols.get(c, {}).get("measured") for c in report.PYRUNSC)
@@ -118,6 +118,10 @@ def write(data, path, has_chart=True):
         f"({meta.get('reps', '?')} repetitions"
         + (", quick mode: 20 ms batches" if meta.get("quick") else "")
         + f"), {meta.get('started', '?')} – {meta.get('finished', '?')}",
+        f"- Load average (1 min) at start / end: "
+        f"{meta.get('loadavg_start', '?')} / {meta.get('loadavg_end', '?')} "
+        f"on {meta.get('machine', {}).get('cpus', '?')} CPUs — the machine "
+        "is shared, so other work ran alongside and widens the min–max",
         "- Columns:\n" + versions + "\n",
     ]
     if has_chart:

@@ -59,6 +59,7 @@ def run(columns, tests, ws, reps, quick, progress=True, log=print):
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "reps": reps, "quick": quick, "tests": tests,
         "host": platform.node(),
+        "loadavg_start": _loadavg(),
     }
     usable, notes = probe(columns, ws, log)
     for col in columns:
@@ -121,7 +122,17 @@ def run(columns, tests, ws, reps, quick, progress=True, log=print):
         for col in columns:
             col.cleanup(ws)
     res.meta["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    res.meta["loadavg_end"] = _loadavg()
     return res
+
+
+def _loadavg():
+    """The 1-minute load average: how busy the shared machine was."""
+    try:
+        with open("/proc/loadavg") as f:
+            return float(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _driver(res, col, ws, args, names):
