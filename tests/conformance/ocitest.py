@@ -402,8 +402,17 @@ class Probe(dict):
                 return c["result"]
         raise KeyError(f"{verb}={arg} was not asked of the probe")
 
+    def text(self, field, path):
+        """A raw file field of the report; a clear failure if the probe
+        could not read it."""
+        value = self[field]
+        if isinstance(value, dict):
+            raise AssertionError(f"the probe could not read {path} in the "
+                                 f"container: errno {value.get('errno')}")
+        return value
+
     def status_field(self, name):
-        for line in self["status"].splitlines():
+        for line in self.text("status", "/proc/self/status").splitlines():
             k, _, v = line.partition(":")
             if k == name:
                 return v.strip()
@@ -416,7 +425,8 @@ class Probe(dict):
     def mounts(self):
         """mountinfo as dicts: mount_point, options, fstype, source, super."""
         out = []
-        for line in self["mountinfo"].splitlines():
+        for line in self.text("mountinfo",
+                              "/proc/self/mountinfo").splitlines():
             left, _, right = line.partition(" - ")
             f = left.split()
             r = right.split()
@@ -426,9 +436,15 @@ class Probe(dict):
         return out
 
     def mount_at(self, path):
-        """The top-most mount at ``path`` (mountinfo lists it last)."""
-        found = [m for m in self.mounts() if m["mount_point"] == path]
-        return found[-1] if found else None
+        """The top-most mount at ``path`` (mountinfo lists it last); fails
+        the test when there is none."""
+        mounts = self.mounts()
+        found = [m for m in mounts if m["mount_point"] == path]
+        if not found:
+            raise AssertionError(
+                f"nothing mounted at {path} in the container; mount points: "
+                f"{[m['mount_point'] for m in mounts]}")
+        return found[-1]
 
     def ns_inode(self, kind):
         link = self["ns"][kind]
