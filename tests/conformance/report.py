@@ -78,8 +78,9 @@ NOTES = """\
 def run_suite(runtime, extra):
     with tempfile.TemporaryDirectory(prefix="oci-conf-report-") as d:
         xml = Path(d) / "junit.xml"
+        files = sorted(str(f) for f in HERE.glob("test_oci_*.py"))
         cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-               str(HERE), f"--runtime={runtime}", f"--junitxml={xml}",
+               *files, f"--runtime={runtime}", f"--junitxml={xml}",
                "-o", "junit_family=xunit1", *extra]
         print("+", " ".join(cmd), flush=True)
         proc = subprocess.run(cmd, cwd=REPO)
