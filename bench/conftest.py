@@ -1,23 +1,23 @@
 """pytest-benchmark suites for developers: syscalls from Python, per family.
 
-    python3 -m pytest bench                      # natively
-    python3 -m pytest bench --sandbox=seccomp    # the same, inside `pyrunsc do`
+    python3 -m pytest bench                              # natively
+    python3 -m pytest bench --sandbox=pyrunsc-seccomp    # inside a runtime
     python3 -m pytest bench --benchmark-autosave / --benchmark-compare
 
-With --sandbox=PLATFORM (ptrace, seccomp, or seccomp+directfs) the whole
-pytest run is re-executed inside `pyrunsc --platform PLATFORM do`, so every
-benchmark measures calls made inside the sandbox; when pyrunsc cannot run a
-command the session is skipped with a note.  The fixture files are made on
-the host first (the sandbox's root is read-only) and named by
-PYRUNSC_BENCH_FIXTURES.  `make test` runs `pytest tests` and never collects
-this directory.
+--sandbox=COLUMN takes any container column of the harness (pyrunsc-ptrace,
+pyrunsc-seccomp, pyrunsc-directfs, runc, runsc, runsc-systrap, ...): the
+whole pytest run is re-executed inside a container of that runtime, on the
+harness's bundle (host root read-only, a host tmpfs read-write at /tmp).
+The fixture files and the benchmark storage live in that tmpfs; saved runs
+are copied back to the checkout's .benchmarks/ afterwards, so
+--benchmark-compare works across native and sandboxed runs.  A runtime that
+is missing or fails the smoke test skips the session with a note.
+`make test` runs `pytest tests` and never collects this directory.
 """
 
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
 
 import pytest
 
@@ -27,9 +27,8 @@ INSIDE_ENV = "PYRUNSC_BENCH_INSIDE"
 
 
 def pytest_addoption(parser):
-    parser.addoption("--sandbox", default=None,
-                     choices=["ptrace", "seccomp", "seccomp+directfs"],
-                     help="run the suites inside pyrunsc on this platform")
+    parser.addoption("--sandbox", default=None, metavar="COLUMN",
+                     help="run the suites inside this runtime column")
 
 
 def make_fixtures(d):
@@ -46,38 +45,60 @@ def make_fixtures(d):
     return d
 
 
-def _pyrunsc():
-    exe = shutil.which("pyrunsc")
-    return [exe] if exe else [sys.executable, "-m", "cli.main"]
+def _inner_args():
+    """The user's pytest arguments without --sandbox."""
+    out, skip = [], False
+    for a in sys.argv[1:]:
+        if skip:
+            skip = False
+        elif a == "--sandbox":
+            skip = True
+        elif not a.startswith("--sandbox="):
+            out.append(a)
+    return out
 
 
 def pytest_cmdline_main(config):
-    platform = config.getoption("--sandbox")
-    if not platform or os.environ.get(INSIDE_ENV):
+    name = config.getoption("--sandbox")
+    if not name or os.environ.get(INSIDE_ENV):
         return None
-    fixtures = make_fixtures(tempfile.mkdtemp(prefix="pyrunsc-benchfix-"))
-    root = tempfile.mkdtemp(prefix="pyrunsc-bench-root-")
-    name, _, extra = platform.partition("+")
-    flags = ["--root", root, "--platform", name]
-    if extra == "directfs":
-        flags.append("--directfs")
-    args = [a for a in sys.argv[1:] if not a.startswith("--sandbox")]
-    env = dict(os.environ, **{FIXTURES_ENV: fixtures, INSIDE_ENV: "1"})
+    sys.path.insert(0, REPO)
+    from bench.runtimes import make_columns
+    from bench.workspace import CONTAINER_WORK, Workspace
+    cols = {c.name: c for c in make_columns() if c.container}
+    if name not in cols:
+        raise pytest.UsageError(f"--sandbox: unknown column {name!r} "
+                                f"(know: {', '.join(cols)})")
+    col = cols[name]
+    why = col.missing()
+    if why:
+        print(f"bench: {name}: {why}; skipping", file=sys.stderr)
+        return 0
+    ws = Workspace().open()
     try:
-        smoke = subprocess.run(_pyrunsc() + flags + ["do", "/bin/true"],
-                               capture_output=True, text=True, timeout=60,
-                               cwd=REPO, env=env)
-        if smoke.returncode:
-            why = (smoke.stderr.strip().splitlines() or ["?"])[-1]
-            print(f"bench: pyrunsc --platform {platform} cannot run a "
-                  f"command yet ({why}); skipping", file=sys.stderr)
+        why = col.smoke(ws)
+        if why:
+            print(f"bench: {name}: {why}; skipping", file=sys.stderr)
             return 0
-        return subprocess.run(_pyrunsc() + flags + [
-            "do", "--cwd", REPO, sys.executable, "-m", "pytest"] + args,
-            cwd=REPO, env=env).returncode
+        work = ws.work_dir(col.name)
+        make_fixtures(os.path.join(work, "fixtures"))
+        store = os.path.join(REPO, ".benchmarks")
+        if os.path.isdir(store):
+            shutil.copytree(store, os.path.join(work, ".benchmarks"))
+        argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+                "--benchmark-storage", f"{CONTAINER_WORK}/.benchmarks",
+                ] + _inner_args()
+        env = {FIXTURES_ENV: f"{CONTAINER_WORK}/fixtures", INSIDE_ENV: "1",
+               "PYTHONDONTWRITEBYTECODE": "1"}
+        r = col.run(ws, argv, timeout=3600, cwd=os.getcwd(), env=env,
+                    capture=False)
+        saved = os.path.join(work, ".benchmarks")
+        if os.path.isdir(saved):
+            shutil.copytree(saved, store, dirs_exist_ok=True)
+        return r.rc
     finally:
-        shutil.rmtree(fixtures, ignore_errors=True)
-        shutil.rmtree(root, ignore_errors=True)
+        col.cleanup(ws)
+        ws.close()
 
 
 @pytest.fixture(scope="session")

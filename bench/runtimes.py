@@ -155,14 +155,16 @@ class OciRuntime(Runtime):
         return (self.command + ["--root", ws.root_dir(self.name)] + self.flags
                 + list(args))
 
-    def run(self, ws, argv, timeout):
-        bdir, cid = ws.bundle(self.name, argv)
+    def run(self, ws, argv, timeout, cwd="/", env=None, capture=True):
+        """Run argv in a fresh container; capture=False passes stdio on."""
+        bdir, cid = ws.bundle(self.name, argv, cwd=cwd, env=env)
         t0 = time.perf_counter()
         self._live.add(cid)
         try:
             p = subprocess.run(self.cli(ws, "run", "--bundle", bdir, cid),
-                               capture_output=True, text=True, timeout=timeout,
-                               stdin=subprocess.DEVNULL, env=self.env)
+                               capture_output=capture, text=True,
+                               timeout=timeout, stdin=subprocess.DEVNULL,
+                               env=self.env)
             dt = time.perf_counter() - t0
         finally:
             self.delete(ws, cid)

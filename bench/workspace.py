@@ -51,7 +51,7 @@ def _mount(*args):
 class Workspace:
     """Private dirs, mounts, driver build and bundles for one run."""
 
-    def __init__(self, tree_files=3000):
+    def __init__(self, tree_files=3000, driver=True):
         self.base = tempfile.mkdtemp(prefix="pyrunsc-bench-", dir="/tmp")
         self.rootfs = os.path.join(self.base, "rootfs")
         self.work = os.path.join(self.base, "work")
@@ -60,6 +60,7 @@ class Workspace:
         self.bundles = os.path.join(self.base, "bundles")
         self.driver = os.path.join(self.data, "driver")
         self.tree_files = tree_files
+        self.with_driver = driver
         self._mounted = []
         self._seq = itertools.count(1)
 
@@ -77,8 +78,9 @@ class Workspace:
         except subprocess.CalledProcessError as e:
             raise WorkspaceError(
                 f"mounting under {self.base}: {e.stderr.decode().strip()}")
-        self._build_driver()
-        self._make_tree()
+        if self.with_driver:
+            self._build_driver()
+            self._make_tree()
         return self
 
     def close(self):
@@ -138,12 +140,15 @@ class Workspace:
         os.makedirs(d, exist_ok=True)
         return d
 
-    def bundle(self, column, args, work_column=None):
+    def bundle(self, column, args, cwd="/", env=None):
         """Write an OCI bundle running args; returns (bundle dir, id)."""
         cid = f"bench-{column}-{next(self._seq)}"
         bdir = os.path.join(self.bundles, cid)
         os.makedirs(bdir, exist_ok=True)
-        spec = self.spec(args, self.work_dir(work_column or column))
+        spec = self.spec(args, self.work_dir(column))
+        spec["process"]["cwd"] = cwd
+        if env:
+            spec["process"]["env"] += [f"{k}={v}" for k, v in env.items()]
         with open(os.path.join(bdir, "config.json"), "w") as f:
             json.dump(spec, f, indent=1)
         return bdir, cid
