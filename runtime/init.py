@@ -156,9 +156,10 @@ def spawn_init(spec, bundle, cid, *, stdio=(0, 1, 2), console_fd=None,
     if "mount" not in new:
         raise InvalidSpecError("linux.namespaces",
                                "a new mount namespace is required")
-    if spec.get("hostname") and "uts" not in new:
-        raise InvalidSpecError("hostname",
-                               "needs a new uts namespace")
+    for field in ("hostname", "domainname"):
+        # Without its own uts namespace this would rename the host.
+        if spec.get(field) and "uts" not in new:
+            raise InvalidSpecError(field, "needs a new uts namespace")
     for key in ((spec.get("linux") or {}).get("sysctl") or {}):
         proc.check_sysctl(key, new)
     parent, child = socket.socketpair(socket.AF_UNIX,
@@ -273,9 +274,9 @@ def _init(spec, bundle, rootfs, plan, sock, console_fd, child_hook,
         console_fd = None
     proc.Stage.name = "hostname"
     try:
-        if spec.get("hostname"):
+        if spec.get("hostname") and "uts" in new:
             _sys.sethostname(spec["hostname"])
-        if spec.get("domainname"):
+        if spec.get("domainname") and "uts" in new:
             _sys.setdomainname(spec["domainname"])
     except OSError as e:
         raise ProcessError(f"hostname: {e.strerror}", stage="hostname",

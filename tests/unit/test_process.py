@@ -151,3 +151,17 @@ def test_error_message_shapes():
         "mounts: /x: No such file or directory"
     assert process.error_message(ValueError("bad"))["message"] == \
         "mounts: internal error: ValueError: bad"
+
+
+def test_spawn_init_refuses_host_uts_changes(tmp_path):
+    (tmp_path / "rootfs").mkdir()
+    spec = {"root": {"path": "rootfs"}, "process": {"args": ["true"]},
+            "domainname": "x",
+            "linux": {"namespaces": [{"type": "mount"}, {"type": "pid"}]}}
+    with pytest.raises(InvalidSpecError,
+                       match="^domainname: needs a new uts namespace$"):
+        init.spawn_init(spec, str(tmp_path), "c")
+    spec["linux"]["namespaces"] = [{"type": "pid"}]
+    del spec["domainname"]
+    with pytest.raises(InvalidSpecError, match="mount namespace is required"):
+        init.spawn_init(spec, str(tmp_path), "c")
