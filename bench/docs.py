@@ -68,7 +68,7 @@ python3 -m pytest bench --benchmark-compare
   sqlite3, asyncio"`; `gcc -O2` of a hello world; `tar -x` of a 3000-file
   tree (110 directories); `find` over the extracted tree.
 * **Start-up** is the wall time of the runtime's CLI: `run /bin/true`
-  (10 per repetition, 3 with `--quick`) and `create` + `start` +
+  (10 per repetition, 2 with `--quick`) and `create` + `start` +
   `delete --force`.  For native, `run /bin/true` is a plain spawn.
 * **Density** is the RSS (and PSS, in the JSON) of the runtime's own
   processes — those whose command line names its private `--root` and their

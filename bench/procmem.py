@@ -41,12 +41,16 @@ def runtime_pids(root_dir, app_exe):
                 found.add(p)
                 grew = True
     if app_exe:
+        # Compare files, not paths: inside its mount namespace the app's
+        # executable has the container's path.
+        app = os.stat(app_exe)
         for p in list(found):
             try:
-                if os.readlink(f"/proc/{p}/exe") == app_exe:
-                    found.discard(p)
+                st = os.stat(f"/proc/{p}/exe")
             except OSError:
-                pass
+                continue
+            if (st.st_dev, st.st_ino) == (app.st_dev, app.st_ino):
+                found.discard(p)
     return sorted(found)
 
 

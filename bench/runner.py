@@ -85,7 +85,7 @@ def run(columns, tests, ws, reps, quick, progress=True, log=print):
     total = reps * per_rep + density_reps * len(density) * len(containers)
     bar = Progress(total, enabled=progress)
     target_ms = "20" if quick else "200"
-    runs_true = 3 if quick else 10
+    runs_true = 2 if quick else 10
     try:
         for rep in range(reps):
             tag = f"rep {rep + 1}/{reps}"
