@@ -318,9 +318,12 @@ def mount_one(rootfs, bundle, m, field, *, cgroup_paths=None, new_netns=True):
     """Mount one spec mount under ``rootfs`` (the destination resolved
     inside it)."""
     dest = m.get("destination")
-    if not dest or not dest.startswith("/"):
-        raise InvalidSpecError(f"{field}.destination",
-                               f"must be an absolute path, got {dest!r}")
+    if not dest or not isinstance(dest, str):
+        raise InvalidSpecError(f"{field}.destination", "is required")
+    if not dest.startswith("/"):
+        # "it MAY be a relative path, in which case it MUST be interpreted
+        # as relative to "/"" - runtime-spec config.md.
+        dest = "/" + dest
     kind = mount_kind(m)
     opts = parse_options(m.get("options"), field)
     flags = opts.flags
@@ -368,9 +371,12 @@ def mount_one(rootfs, bundle, m, field, *, cgroup_paths=None, new_netns=True):
     if _is_dev(m):
         flags &= ~_sys.MS_RDONLY  # remounted read-only after the devices
     try:
+        if kind in ("proc", "sysfs") and \
+                os.path.islink(os.path.join(rootfs, dest.lstrip("/"))):
+            # As runc: a symlink in place of /proc could point an app's
+            # /proc/self lookups anywhere.
+            raise OSError(errno.ELOOP, "destination is a symlink")
         with _Target(rootfs, dest, True) as t:
-            if kind in ("proc", "sysfs") and os.path.islink(t.host):
-                raise OSError(errno.ELOOP, "destination is a symlink", dest)
             _sys.mount(source, t.proc, kind, flags & ~_sys.MS_REMOUNT,
                        data or None)
             for p in opts.propagation:
