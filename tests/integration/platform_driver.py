@@ -34,7 +34,7 @@ class Result:
 
 def run(name, argv, *, root="/", chroot=False, cwd=None, env=None,
         stdin=b"", timeout=60, strace=False, log=None, bpf=None,
-        pass_fds=None):
+        pass_fds=None, setsid=False, on_start=None):
     env = env if env is not None else {"PATH": "/usr/local/bin:/usr/bin:/bin",
                                        "HOME": "/", "LANG": "C.UTF-8"}
     exits = {}
@@ -70,6 +70,8 @@ def run(name, argv, *, root="/", chroot=False, cwd=None, env=None,
                     os.set_inheritable(src, True)
                 else:
                     os.dup2(src, target)
+            if setsid:
+                os.setsid()
             if chroot:
                 os.chroot(root)
             os.chdir(cwd or "/")
@@ -95,6 +97,8 @@ def run(name, argv, *, root="/", chroot=False, cwd=None, env=None,
                     os.close(fd)
             base.send_msg(ps, {"type": "continue"})
         ps.close()
+        if on_start is not None:
+            on_start(pid)
         os.write(in_w, stdin)
         os.close(in_w)
         in_w = None
@@ -114,10 +118,7 @@ def run(name, argv, *, root="/", chroot=False, cwd=None, env=None,
             os.close(in_w)
         for fd in (out_r, err_r):
             os.close(fd)
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        _kill(pid)
         if p is not None:
             p.stop()
         if p is None or not p.owns_wait:
@@ -135,7 +136,7 @@ def _collect(out_r, err_r, timeout, pid):
     while open_fds:
         left = deadline - time.time()
         if left <= 0:
-            os.kill(pid, signal.SIGKILL)
+            _kill(pid)
             raise TimeoutError(f"program timed out; out={b''.join(bufs[out_r])[-500:]!r} "
                                f"err={b''.join(bufs[err_r])[-500:]!r}")
         r, _, _ = select.select(list(open_fds), [], [], left)
@@ -155,6 +156,13 @@ def _waitpid(pid, timeout):
         if wpid == pid:
             return status
         if time.time() > deadline:
-            os.kill(pid, signal.SIGKILL)
+            _kill(pid)
             return os.waitpid(pid, 0)[1]
         time.sleep(0.005)
+
+
+def _kill(pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
