@@ -423,7 +423,8 @@ class Probe(dict):
         return int(self.status_field(name), 16)
 
     def mounts(self):
-        """mountinfo as dicts: mount_point, options, fstype, source, super."""
+        """mountinfo as dicts: mount_point, options, optional (propagation
+        tags such as shared:N, master:N), fstype, source, super."""
         out = []
         for line in self.text("mountinfo",
                               "/proc/self/mountinfo").splitlines():
@@ -431,6 +432,7 @@ class Probe(dict):
             f = left.split()
             r = right.split()
             out.append({"mount_point": f[4], "options": f[5].split(","),
+                        "optional": f[6:],
                         "fstype": r[0], "source": r[1] if len(r) > 1 else "",
                         "super": r[2].split(",") if len(r) > 2 else []})
         return out

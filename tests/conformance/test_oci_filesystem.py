@@ -159,6 +159,29 @@ def test_default_filesystems(rt):
         assert m["fstype"] == fstype, path
 
 
+def test_rootfs_propagation_private(rt):
+    """linux.rootfsPropagation=private: the container's root mount has no peer or master"""
+    spec = probe_spec()
+    spec["linux"]["rootfsPropagation"] = "private"
+    p = rt.container(spec).probe()
+    optional = p.mount_at("/")["optional"]
+    assert not [o for o in optional
+                if o.startswith(("shared:", "master:"))], optional
+
+
+def test_mount_propagation_option(rt, host_dir):
+    """mounts: a propagation option (rprivate/rshared) applies to the bind mount"""
+    spec = probe_spec()
+    spec["linux"]["rootfsPropagation"] = "shared"
+    spec["mounts"] += [bind(host_dir, "/mnt/shared", "rshared"),
+                       bind(host_dir, "/mnt/private", "rprivate")]
+    p = rt.container(spec).probe()
+    shared = p.mount_at("/mnt/shared")["optional"]
+    private = p.mount_at("/mnt/private")["optional"]
+    assert any(o.startswith("shared:") for o in shared), shared
+    assert not any(o.startswith("shared:") for o in private), private
+
+
 # -- devices --------------------------------------------------------------
 
 DEFAULT_DEVICES = {"/dev/null": (1, 3), "/dev/zero": (1, 5),
@@ -210,6 +233,21 @@ def test_linux_devices_created(rt):
     fi = p.check("stat", "/dev/conf-fifo")
     assert fi.get("type") == "p"
     assert fi["mode"] == 0o620
+
+
+@pytest.mark.runc_deviation(
+    "runc keeps an existing file at a device path instead of failing")
+def test_linux_device_existing_mismatch_fails(rt):
+    """linux.devices: a file already at path that does not match the device MUST generate an error"""
+    spec = probe_spec()
+    spec["mounts"] = [m for m in spec["mounts"] if m["destination"] != "/dev"
+                      and not m["destination"].startswith("/dev/")]
+    spec["linux"]["devices"] = [{"path": "/dev/conf-char", "type": "c",
+                                 "major": 1, "minor": 3, "fileMode": 0o666}]
+    c = rt.container(spec)
+    (c.rootfs / "dev" / "conf-char").write_text("a regular file")
+    assert not c.create().ok
+    assert not c.state_result().ok
 
 
 def tun_node(c):

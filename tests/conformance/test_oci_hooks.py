@@ -142,6 +142,15 @@ def test_start_container_hook_before_user_process(rt, hook_dir):
     assert (hook_dir / "process").read_text().strip() == "seen"
 
 
+def test_hook_relative_path_fails(rt, hook_dir):
+    """hooks: path MUST be absolute; a relative path MUST generate an error"""
+    bad = {"path": "bin/sh", "args": ["sh", "-c", "true"]}
+    c = rt.container(hooked_spec(hook_dir, ["/bin/true"],
+                                 {"createRuntime": [bad]}))
+    assert not c.create().ok
+    assert not c.state_result().ok
+
+
 def test_prestart_failure_aborts_create(rt, hook_dir):
     """prestart: a failing hook MUST make create error; the container is stopped and deleted"""
     hooks = {"prestart": [hook(hook_dir, "prestart", fail=True)],

@@ -231,8 +231,32 @@ def test_kill_created(rt):
     c.wait_status("stopped")
 
 
-def test_kill_running_sends_signal(rt):
-    """kill: MUST send the specified signal to the container process"""
+def test_kill_running_sends_signal(rt, tmp_path):
+    """kill: MUST send the specified signal (USR1 reaches the process's handler)"""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    spec = default_spec(["/bin/sh", "-c",
+                         "trap 'echo USR1 >> /shared/got' USR1; "
+                         "echo ready > /shared/ready; "
+                         "while :; do sleep 0.1; done"])
+    spec["mounts"].append({"destination": "/shared", "type": "bind",
+                           "source": str(shared), "options": ["rbind", "rw"]})
+    c = rt.container(spec)
+    c.create_ok()
+    c.start_ok()
+    deadline = time.monotonic() + 10
+    while not (shared / "ready").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    c.must(c.kill("USR1"), "kill USR1")
+    while not (shared / "got").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert (shared / "got").exists(), "the handler never saw SIGUSR1"
+    assert (shared / "got").read_text() == "USR1\n"
+    assert c.state()["status"] == "running"
+
+
+def test_kill_running_sigterm_stops(rt):
+    """kill: TERM to a process that handles it by exiting; status MUST become stopped"""
     c = rt.container(default_spec(TRAP_TERM))
     c.create_ok()
     c.start_ok()
