@@ -52,7 +52,7 @@ conformance: install
 bench: deps
 	@$(MAKE) --no-print-directory install || echo "bench: pyrunsc did not build; its columns will be skipped"
 	@bench/setup-runtimes.sh
-	$(PY) -m bench --write-docs $(BENCH_ARGS)
+	$(PY) -m bench --write-docs --profile $(BENCH_ARGS)
 
 clean:
 	rm -rf build *.egg-info

@@ -52,6 +52,9 @@ def parse_args(argv):
                    help="also rewrite docs/performance.md and docs/perf.png")
     p.add_argument("--from-json", metavar="FILE",
                    help="do not measure: report on an earlier results.json")
+    p.add_argument("--profile", action="store_true",
+                   help="after measuring, sample the pyrunsc columns with "
+                        "py-spy during uname, open+close and stat")
     p.add_argument("--no-progress", action="store_true")
     return p.parse_args(argv)
 
@@ -82,7 +85,8 @@ def measure(args):
     with Workspace() as ws:
         res = runner.run(cols, tests, ws, reps, args.quick,
                          progress=not args.no_progress,
-                         log=lambda m: print(m, file=sys.stderr))
+                         log=lambda m: print(m, file=sys.stderr),
+                         profile_runs=args.profile)
     data = res.to_json()
     data["meta"]["machine"] = machine.describe()
     data["meta"]["command"] = "python3 -m bench " + " ".join(sys.argv[1:])
@@ -108,6 +112,7 @@ def main(argv=None):
     print(report.markdown(data))
     print("## Targets\n")
     print(report.targets_markdown(data))
+    print(report.profiles_markdown(data))
     for kind, path in paths.items():
         print(f"bench: {kind}: {path}", file=sys.stderr)
     if args.write_docs:

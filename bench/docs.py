@@ -7,6 +7,7 @@ METHOD = """\
 
 ```
 make bench                                  # everything, 10 repetitions
+                                            # (writes this page, profiles)
 make bench BENCH_ARGS=--quick               # a couple of minutes
 python3 -m bench --columns runc,runsc-systrap --tests micro,run_true --reps 5
 python3 -m bench --from-json bench/results/<stamp>/results.json --write-docs
@@ -16,7 +17,8 @@ python3 -m bench --from-json bench/results/<stamp>/results.json --write-docs
 runsc-new with `../shared/tools/fetch-runsc-new` when they are missing.
 Each run writes `bench/results/<timestamp>/` (git-ignored): `results.json`
 with every raw sample, `table.md` and `chart.png`.  `--write-docs` rewrites
-this page and `docs/perf.png`.  Options: `--columns`, `--tests` (names or the
+this page and `docs/perf.png`; `--profile` (on in `make bench`) samples the
+pyrunsc columns with py-spy while they repeat uname, open+close and stat.  Options: `--columns`, `--tests` (names or the
 groups micro, workload, startup, density, floors), `--reps`, `--quick`.
 
 For developers comparing their own changes there are pytest-benchmark suites,
@@ -130,6 +132,10 @@ def write(data, path, has_chart=True):
     text.append(report.markdown(data))
     text.append("## Targets (GitHub issue 5)\n")
     text.append(report.targets_markdown(data))
+    prof = report.profiles_markdown(data)
+    if prof:
+        text.append("## Profiles of pyrunsc (py-spy)\n")
+        text.append(prof)
     text.append(_reading(data))
     text.append(METHOD)
     with open(path, "w") as f:

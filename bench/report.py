@@ -203,6 +203,31 @@ def targets_markdown(data):
     return "\n".join(out) + "\n"
 
 
+def profiles_markdown(data):
+    """Per pyrunsc column and test: where the sentry's samples were."""
+    profiles = data.get("profiles") or {}
+    if not profiles:
+        return ""
+    out = ["Shares of the py-spy samples taken in sentry threads "
+           "(`--native`): the innermost function (a libc call is time in "
+           "the kernel on the sentry's behalf; `poll`/`ioctl` are waiting "
+           "for and answering the next trap) and the innermost sentry "
+           "function.\n"]
+    for col, tests in profiles.items():
+        for test, prof in tests.items():
+            label = suite.LABELS.get(test, test)
+            if "error" in prof:
+                out.append(f"- `{col}` / {label}: no profile ({prof['error']})")
+                continue
+            fmt = lambda rows: ", ".join(f"{name} {pct:g}%"
+                                         for name, pct in rows[:6])
+            out.append(f"- `{col}` / {label} ({prof['sentry_samples']} of "
+                       f"{prof['samples']} samples in the sentry):\n"
+                       f"  - innermost: {fmt(prof['leaf'])}\n"
+                       f"  - sentry function: {fmt(prof['sentry'])}")
+    return "\n".join(out) + "\n"
+
+
 # -- chart --------------------------------------------------------------------
 
 def chart(data, path):
@@ -273,7 +298,8 @@ def write(data, out_dir):
     with open(paths["json"], "w") as f:
         json.dump(data, f, indent=1)
     with open(paths["table"], "w") as f:
-        f.write(markdown(data) + "\n## Targets\n\n" + targets_markdown(data))
+        f.write(markdown(data) + "\n## Targets\n\n" + targets_markdown(data)
+                + "\n## Profiles\n\n" + profiles_markdown(data))
     try:
         if chart(data, paths["chart"]) is None:
             paths.pop("chart")

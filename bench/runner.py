@@ -11,6 +11,7 @@ import subprocess
 import time
 
 from . import floors, suite
+from . import profile as profiling
 from .progress import Progress
 
 
@@ -23,6 +24,7 @@ class Results:
         self.errors = []
         self.columns = {}
         self.meta = {}
+        self.profiles = {}
 
     def add(self, test, column, value):
         self.samples.setdefault(test, {}).setdefault(column, []).append(value)
@@ -35,7 +37,7 @@ class Results:
         return {"meta": self.meta, "columns": self.columns,
                 "units": {t: suite.unit_of(t) for t in self.samples},
                 "samples": self.samples, "floors": self.floors,
-                "errors": self.errors}
+                "profiles": self.profiles, "errors": self.errors}
 
 
 def probe(columns, ws, log):
@@ -53,7 +55,11 @@ def probe(columns, ws, log):
     return usable, notes
 
 
-def run(columns, tests, ws, reps, quick, progress=True, log=print):
+PROFILE_TESTS = ("uname", "open_close", "stat3")
+
+
+def run(columns, tests, ws, reps, quick, progress=True, log=print,
+        profile_runs=False):
     res = Results()
     res.meta = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -82,7 +88,14 @@ def run(columns, tests, ws, reps, quick, progress=True, log=print):
     per_rep += 2 * len(floor_bins)
     density_reps = 1 if quick else min(reps, 3)
     containers = [c for c in usable if c.container]
-    total = reps * per_rep + density_reps * len(density) * len(containers)
+    profiled = []
+    if profile_runs:
+        if profiling.available():
+            profiled = [c for c in usable if c.name.startswith("pyrunsc")]
+        else:
+            res.meta["profile_note"] = "py-spy not installed: no profiles"
+    total = (reps * per_rep + density_reps * len(density) * len(containers)
+             + len(profiled) * len(PROFILE_TESTS))
     bar = Progress(total, enabled=progress)
     target_ms = "20" if quick else "200"
     runs_true = 2 if quick else 10
@@ -117,6 +130,17 @@ def run(columns, tests, ws, reps, quick, progress=True, log=print):
                         res.add(test + "_pss", col.name, pss)
                     except (RuntimeError, subprocess.TimeoutExpired) as e:
                         res.error(test, col.name, str(e))
+        for col in profiled:
+            for test in PROFILE_TESTS:
+                bar.step(f"profile {col.name} {test}")
+                try:
+                    res.profiles.setdefault(col.name, {})[test] = \
+                        profiling.profile(col, ws, test,
+                                          seconds=2 if quick else 4)
+                except (RuntimeError, OSError,
+                        subprocess.TimeoutExpired) as e:
+                    res.profiles.setdefault(col.name, {})[test] = {
+                        "error": str(e)}
     finally:
         bar.finish()
         for col in columns:

@@ -2,7 +2,7 @@
 # Install what the benchmark's comparison columns need, when missing:
 # runc and runsc (Debian's packages), the newer runsc with systrap
 # (../shared/tools/fetch-runsc-new, into /opt/anchors/runsc-new), and
-# matplotlib for the chart.  A column that still cannot run is skipped by
+# matplotlib for the chart, py-spy for the profiles of pyrunsc.  A column that still cannot run is skipped by
 # the harness with a note, so nothing here is fatal.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -29,4 +29,7 @@ PY="${PYTHON:-python3}"
 "$PY" -c "import matplotlib" 2>/dev/null ||
     "$PY" -m pip install -q --root-user-action=ignore matplotlib ||
     echo "bench: no matplotlib; the chart will be missing"
+command -v py-spy >/dev/null ||
+    "$PY" -m pip install -q --root-user-action=ignore py-spy ||
+    echo "bench: no py-spy; pyrunsc will not be profiled"
 exit 0
