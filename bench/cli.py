@@ -39,7 +39,9 @@ def parse_args(argv):
                         + ", ".join(COLUMN_NAMES))
     p.add_argument("--tests", default=None,
                    help="comma list of tests or groups (default all); groups: "
-                        + ", ".join(suite.GROUPS))
+                        + ", ".join(suite.GROUPS) + "; tests: "
+                        + ", ".join(t for t in suite.ALL_TESTS
+                                    if t != "floors"))
     p.add_argument("--reps", type=int, default=None,
                    help="repetitions, interleaved across columns "
                         "(default 10, --quick 3)")

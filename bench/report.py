@@ -243,17 +243,19 @@ def chart(data, path):
     panels = [(title, [t for t in tests if t in data["samples"]])
               for title, tests in panels]
     panels = [p for p in panels if p[1]]
-    if not panels or not cols:
+    density = [t for t, _ in suite.DENSITY if t in data["samples"]]
+    if (not panels and not density) or not cols:
         return None
-    fig, axes = plt.subplots(len(panels), 1, figsize=(15, 5.2 * len(panels)),
-                             squeeze=False)
+    rows = len(panels) + (1 if density else 0)
+    fig, axes = plt.subplots(rows, 1, figsize=(15, 5.2 * rows), squeeze=False)
     colors = plt.get_cmap("tab10").colors
     width = 0.8 / len(cols)
-    for ax, (title, tests) in zip(axes[:, 0], panels):
+
+    def bars(ax, tests, scale=lambda t: 1.0, labels=None):
         for i, c in enumerate(cols):
             xs, ys, lo, hi = [], [], [], []
             for j, t in enumerate(tests):
-                v = data["samples"][t].get(c)
+                v = [x * scale(t) for x in data["samples"][t].get(c, [])]
                 if not v:
                     continue
                 m = med(v)
@@ -264,10 +266,15 @@ def chart(data, path):
             k = COLUMN_NAMES.index(c) if c in COLUMN_NAMES else i
             ax.bar(xs, ys, width, label=c, color=colors[k % len(colors)],
                    yerr=[lo, hi], capsize=2, error_kw={"elinewidth": 0.8})
-        ax.set_yscale("log")
         ax.set_xticks(range(len(tests)))
-        ax.set_xticklabels([suite.LABELS[t] for t in tests], rotation=20,
-                           ha="right", fontsize=9)
+        ax.set_xticklabels(labels or [suite.LABELS[t] for t in tests],
+                           rotation=20 if not labels else 0,
+                           ha="right" if not labels else "center", fontsize=9)
+        ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.005, 1.0))
+
+    for ax, (title, tests) in zip(axes[:, 0], panels):
+        bars(ax, tests)
+        ax.set_yscale("log")
         ax.set_title(title)
         ax.set_ylabel("median time (log scale)")
         ax.grid(axis="y", which="major", alpha=0.4)
@@ -280,8 +287,17 @@ def chart(data, path):
                     for v in data["samples"][t].get(c, [])]
         if all_vals:
             ax.set_ylim(min(all_vals) / 2, max(all_vals) * 3)
-        ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.005, 1.0))
-    fig.suptitle("pyrunsc benchmark — median, whiskers min–max, log scale "
+    if density:
+        ax = axes[-1, 0]
+        per = {"idle_mem_1": 1, "idle_mem_20": 20}
+        bars(ax, density, scale=lambda t: 1 / 1024 / per[t],
+             labels=[f"{per[t]} idle container{'s' if per[t] > 1 else ''}"
+                     for t in density])
+        ax.set_title("Density: RSS of the runtime's own processes per "
+                     "container (runc keeps none)")
+        ax.set_ylabel("MiB per container")
+        ax.grid(axis="y", alpha=0.4)
+    fig.suptitle("pyrunsc benchmark — median, whiskers min–max "
                  "(lower is better)")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
