@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
 
@@ -72,6 +73,8 @@ class Workspace:
             _mount("--bind", "/", self.rootfs)
             self._mounted.append(self.rootfs)
             _mount("--make-private", self.rootfs)
+            # Read-only on the host too: nothing can write through it.
+            _mount("-o", "remount,bind,ro", self.rootfs)
             _mount("-t", "tmpfs", "-o", "size=2g,mode=0755", "bench-work",
                    self.work)
             self._mounted.append(self.work)
@@ -87,7 +90,23 @@ class Workspace:
         for m in reversed(self._mounted):
             subprocess.run(["umount", "-l", m], capture_output=True)
         self._mounted.clear()
+        left = self._mounts_below()
+        if left:
+            # Never remove files through a mount (rootfs is the host root).
+            print(f"bench: not removing {self.base}: still mounted: "
+                  f"{', '.join(left)}", file=sys.stderr)
+            return
         shutil.rmtree(self.base, ignore_errors=True)
+
+    def _mounts_below(self):
+        """Mount points at or under the run's directory."""
+        found = []
+        with open("/proc/self/mountinfo") as f:
+            for line in f:
+                point = line.split()[4].replace("\\040", " ")
+                if point == self.base or point.startswith(self.base + "/"):
+                    found.append(point)
+        return found
 
     def __enter__(self):
         return self.open()
