@@ -12,6 +12,8 @@ is installed.  Every test that takes the ``rt`` fixture runs once per runtime
 
 import os
 import shutil
+import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -98,11 +100,11 @@ def rt(runtime_name, rootfs_template, tmp_path):
 
 @pytest.fixture(autouse=True)
 def _record_requirement(request, record_property):
-    """Puts the requirement (the test docstring's first line) into the
-    junit XML, for report.py."""
-    doc = (request.function.__doc__ or "").strip().splitlines()
+    """Puts the requirement (the test docstring's first paragraph) into
+    the junit XML, for report.py."""
+    doc = (request.function.__doc__ or "").strip().split("\n\n")[0]
     if doc:
-        record_property("requirement", doc[0].strip())
+        record_property("requirement", " ".join(doc.split()))
     callspec = getattr(request.node, "callspec", None)
     case = request.node.originalname
     if callspec:
@@ -129,8 +131,6 @@ def hook_dir(tmp_path):
 @pytest.fixture
 def netns():
     """A named network namespace made with `ip netns add`, deleted after."""
-    import uuid
-    import subprocess
     name = f"oci-conf-{uuid.uuid4().hex[:10]}"
     subprocess.run(["ip", "netns", "add", name], check=True,
                    capture_output=True)

@@ -39,7 +39,8 @@ NOTES = """\
 ## How the suite works
 
 * `tests/conformance/` drives a runtime only through its CLI
-  (`<runtime> --root /tmp/oci-conf-... create|start|state|kill|delete|run|spec`),
+  (`<runtime> --root /tmp/oci-conf-... create|start|state|kill|delete|run`
+  and `spec`),
   each test with its own `--root` under /tmp and its own bundle: a copy of a
   busybox-static rootfs plus `/probe`, a static C program
   (`tests/conformance/probe/probe.c`) that prints what the container process
@@ -85,7 +86,8 @@ def run_suite(runtime, extra):
         print("+", " ".join(cmd), flush=True)
         proc = subprocess.run(cmd, cwd=REPO)
         if not xml.exists():
-            raise SystemExit(f"pytest wrote no junit xml (exit {proc.returncode})")
+            raise SystemExit("pytest wrote no junit xml "
+                             f"(exit {proc.returncode})")
         return parse_junit(xml)
 
 
@@ -176,7 +178,8 @@ def write_doc(all_results, meta):
     lines += ["", "## Where runc 1.1.5 deviates from the spec", ""]
     devs = [(c, r) for c, r in rows if r["runc_deviation"]]
     for case, r in devs:
-        lines.append(f"* `{case}`: {r['requirement']} - {r['runc_deviation']}.")
+        lines.append(f"* `{case}`: {r['requirement']} - "
+                     f"{r['runc_deviation']}.")
     failing = [(rt, c, r) for rt in RUNTIMES
                for c, r in all_results.get(rt, {}).items()
                if r["outcome"] == "fail"]

@@ -4,6 +4,8 @@ Paths", checked from inside the container by the probe.
 """
 
 import errno
+import os
+import stat
 
 import pytest
 
@@ -28,7 +30,8 @@ def host_dir(tmp_path):
 # -- root -----------------------------------------------------------------
 
 def test_root_readonly(rt):
-    """root.readonly=true: the root filesystem MUST be read-only inside the container"""
+    """root.readonly=true: the root filesystem MUST be read-only inside the
+    container"""
     spec = probe_spec("write=/newfile")
     spec["root"]["readonly"] = True
     c = rt.container(spec)
@@ -39,7 +42,8 @@ def test_root_readonly(rt):
 
 
 def test_root_writable(rt):
-    """root.readonly=false: the root filesystem is writable and is the bundle's rootfs"""
+    """root.readonly=false: the root filesystem is writable and is the bundle's
+    rootfs"""
     spec = probe_spec("write=/newfile")
     spec["root"]["readonly"] = False
     c = rt.container(spec)
@@ -140,7 +144,8 @@ def test_mounts_in_listed_order(rt, host_dir):
 @pytest.mark.runc_deviation(
     "runc 1.1.5 accepts a relative mount destination (with a warning)")
 def test_mount_relative_destination_fails(rt, host_dir):
-    """mounts: destination MUST be an absolute path; a relative one is an error"""
+    """mounts: destination MUST be an absolute path; a relative one is an error
+    """
     spec = probe_spec()
     spec["mounts"].append(bind(host_dir, "mnt/relative", "ro"))
     c = rt.container(spec)
@@ -149,7 +154,8 @@ def test_mount_relative_destination_fails(rt, host_dir):
 
 
 def test_default_filesystems(rt):
-    """default filesystems: /proc, /sys, /dev/pts and /dev/shm SHOULD be available"""
+    """default filesystems: /proc, /sys, /dev/pts and /dev/shm SHOULD be
+    available"""
     p = rt.container(probe_spec()).probe()
     want = {"/proc": "proc", "/sys": "sysfs", "/dev/pts": "devpts",
             "/dev/shm": "tmpfs"}
@@ -160,7 +166,8 @@ def test_default_filesystems(rt):
 
 
 def test_rootfs_propagation_private(rt):
-    """linux.rootfsPropagation=private: the container's root mount has no peer or master"""
+    """linux.rootfsPropagation=private: the container's root mount has no peer
+    or master"""
     spec = probe_spec()
     spec["linux"]["rootfsPropagation"] = "private"
     p = rt.container(spec).probe()
@@ -170,7 +177,8 @@ def test_rootfs_propagation_private(rt):
 
 
 def test_mount_propagation_option(rt, host_dir):
-    """mounts: a propagation option (rprivate/rshared) applies to the bind mount"""
+    """mounts: a propagation option (rprivate/rshared) applies to the bind
+    mount"""
     spec = probe_spec()
     spec["linux"]["rootfsPropagation"] = "shared"
     spec["mounts"] += [bind(host_dir, "/mnt/shared", "rshared"),
@@ -190,7 +198,8 @@ DEFAULT_DEVICES = {"/dev/null": (1, 3), "/dev/zero": (1, 5),
 
 
 def test_default_devices_present(rt):
-    """default devices: null, zero, full, random, urandom, tty MUST be supplied"""
+    """default devices: null, zero, full, random, urandom, tty MUST be supplied
+    """
     p = rt.container(probe_spec(*[f"stat={d}" for d in DEFAULT_DEVICES],
                                 "stat=/dev/ptmx")).probe()
     for path, (major, minor) in DEFAULT_DEVICES.items():
@@ -213,7 +222,8 @@ def test_default_devices_usable(rt):
 
 
 def test_linux_devices_created(rt):
-    """linux.devices: each device MUST be available with its type, major, minor, mode, uid, gid"""
+    """linux.devices: each device MUST be available with its type, major,
+    minor, mode, uid, gid"""
     spec = probe_spec("stat=/dev/conf-char", "stat=/dev/conf-block",
                       "stat=/dev/conf-fifo")
     spec["linux"]["devices"] = [
@@ -238,7 +248,8 @@ def test_linux_devices_created(rt):
 @pytest.mark.runc_deviation(
     "runc keeps an existing file at a device path instead of failing")
 def test_linux_device_existing_mismatch_fails(rt):
-    """linux.devices: a file already at path that does not match the device MUST generate an error"""
+    """linux.devices: a file already at path that does not match the device
+    MUST generate an error"""
     spec = probe_spec()
     spec["mounts"] = [m for m in spec["mounts"] if m["destination"] != "/dev"
                       and not m["destination"].startswith("/dev/")]
@@ -253,8 +264,6 @@ def test_linux_device_existing_mismatch_fails(rt):
 def tun_node(c):
     """A device node (c 10 229, /dev/fuse) placed in the rootfs itself,
     outside linux.devices, so only the cgroup rules decide on opening it."""
-    import os
-    import stat
     node = c.rootfs / "srv" / "conf-fuse"
     os.mknod(node, 0o666 | stat.S_IFCHR, os.makedev(10, 229))
     os.chmod(node, 0o666)
@@ -262,7 +271,8 @@ def tun_node(c):
 
 
 def test_device_cgroup_denies_unlisted(rt):
-    """linux.resources.devices: a device the rules deny cannot be opened (EPERM)"""
+    """linux.resources.devices: a device the rules deny cannot be opened
+    (EPERM)"""
     c = rt.container(probe_spec("open=/srv/conf-fuse"))
     tun_node(c)
     p = c.probe()
@@ -270,7 +280,8 @@ def test_device_cgroup_denies_unlisted(rt):
 
 
 def test_device_cgroup_allows_listed(rt):
-    """linux.resources.devices: rules apply in order; an allow after deny-all opens the device"""
+    """linux.resources.devices: rules apply in order; an allow after deny-all
+    opens the device"""
     spec = probe_spec("open=/srv/conf-fuse")
     spec["linux"]["resources"]["devices"].append(
         {"allow": True, "type": "c", "major": 10, "minor": 229,
@@ -284,7 +295,8 @@ def test_device_cgroup_allows_listed(rt):
 # -- masked and read-only paths ------------------------------------------
 
 def test_masked_paths(rt):
-    """linux.maskedPaths: the paths MUST be masked so that they cannot be read"""
+    """linux.maskedPaths: the paths MUST be masked so that they cannot be read
+    """
     spec = probe_spec("read=/masked-file", "list=/masked-dir",
                       "read=/proc/kcore", "read=/visible-file")
     spec["linux"]["maskedPaths"] += ["/masked-file", "/masked-dir"]
@@ -304,7 +316,8 @@ def test_masked_paths(rt):
 
 
 def test_readonly_paths(rt):
-    """linux.readonlyPaths: the paths MUST be read-only; others stay writable"""
+    """linux.readonlyPaths: the paths MUST be read-only; others stay writable
+    """
     spec = probe_spec("write=/ro-dir/new", "write=/rw-dir/new",
                       "read=/ro-dir/old")
     spec["root"]["readonly"] = False
@@ -321,7 +334,8 @@ def test_readonly_paths(rt):
 
 
 def test_readonly_proc_sys(rt):
-    """linux.readonlyPaths: /proc/sys of the default config is mounted read-only"""
+    """linux.readonlyPaths: /proc/sys of the default config is mounted read-
+    only"""
     p = rt.container(probe_spec("write=/proc/sys/kernel/hostname")).probe()
     m = p.mount_at("/proc/sys")
     assert m is not None and "ro" in m["options"]

@@ -9,6 +9,7 @@ rootfs' busybox sh and writes through a bind mount of the same dir.
 """
 
 import json
+import os
 import time
 
 import pytest
@@ -55,7 +56,8 @@ def order(d):
 
 
 def test_hooks_called_in_lifecycle_order(rt, hook_dir):
-    """hooks: prestart, createRuntime, createContainer at create; startContainer at start; poststop at delete"""
+    """hooks: prestart, createRuntime, createContainer at create;
+    startContainer at start; poststop at delete"""
     hooks = all_hooks(hook_dir)
     del hooks["poststart"]      # its timing has a test of its own
     c = rt.container(hooked_spec(hook_dir, ["/bin/true"], hooks))
@@ -73,7 +75,8 @@ def test_hooks_called_in_lifecycle_order(rt, hook_dir):
 
 @pytest.mark.runc_deviation(RUNC_POSTSTART)
 def test_poststart_called_after_start(rt, hook_dir):
-    """poststart: called after the user process is executed, before start returns (not at create)"""
+    """poststart: called after the user process is executed, before start
+    returns (not at create)"""
     hooks = {"startContainer": [hook(hook_dir, "startContainer",
                                      inside=True)],
              "poststart": [hook(hook_dir, "poststart")]}
@@ -128,7 +131,8 @@ def test_hook_args_and_env(rt, hook_dir):
 
 
 def test_start_container_hook_before_user_process(rt, hook_dir):
-    """startContainer: called in the container before the user process is executed"""
+    """startContainer: called in the container before the user process is
+    executed"""
     args = ["/bin/sh", "-c",
             f"test -e {HOOK_DIR_IN_CONTAINER}/startContainer.json "
             f"&& echo seen > {HOOK_DIR_IN_CONTAINER}/process"]
@@ -152,7 +156,8 @@ def test_hook_relative_path_fails(rt, hook_dir):
 
 
 def test_prestart_failure_aborts_create(rt, hook_dir):
-    """prestart: a failing hook MUST make create error; the container is stopped and deleted"""
+    """prestart: a failing hook MUST make create error; the container is
+    stopped and deleted"""
     hooks = {"prestart": [hook(hook_dir, "prestart", fail=True)],
              "createContainer": [hook(hook_dir, "createContainer")]}
     c = rt.container(hooked_spec(hook_dir, ["/bin/sleep", "30"], hooks))
@@ -164,7 +169,8 @@ def test_prestart_failure_aborts_create(rt, hook_dir):
 
 
 def test_create_runtime_failure_aborts_create(rt, hook_dir):
-    """createRuntime: a failing hook MUST make create error, nothing left behind"""
+    """createRuntime: a failing hook MUST make create error, nothing left
+    behind"""
     hooks = {"createRuntime": [hook(hook_dir, "createRuntime", fail=True)]}
     c = rt.container(hooked_spec(hook_dir, ["/bin/sleep", "30"], hooks))
     assert not c.create().ok
@@ -172,7 +178,8 @@ def test_create_runtime_failure_aborts_create(rt, hook_dir):
 
 
 def test_prestart_failure_runs_poststop(rt, hook_dir):
-    """lifecycle: after a failing prestart the runtime continues at delete, so poststop runs"""
+    """lifecycle: after a failing prestart the runtime continues at delete, so
+    poststop runs"""
     hooks = {"prestart": [hook(hook_dir, "prestart", fail=True)],
              "poststop": [hook(hook_dir, "poststop")]}
     c = rt.container(hooked_spec(hook_dir, ["/bin/sleep", "30"], hooks))
@@ -181,7 +188,8 @@ def test_prestart_failure_runs_poststop(rt, hook_dir):
 
 
 def test_hook_timeout_fails_create(rt, hook_dir):
-    """hooks: a hook that exceeds its timeout is aborted and fails the operation"""
+    """hooks: a hook that exceeds its timeout is aborted and fails the
+    operation"""
     slow = {"path": "/bin/sh", "args": ["sh", "-c", "exec sleep 20"],
             "timeout": 1}
     c = rt.container(hooked_spec(hook_dir, ["/bin/true"],
@@ -265,7 +273,6 @@ def read_ns(d, name):
 
 
 def container_ns(pid):
-    import os
     return [os.readlink(f"/proc/{pid}/ns/{n}") for n in ("mnt", "net", "uts")]
 
 
@@ -291,7 +298,8 @@ def test_create_container_hook_in_container_namespace(rt, hook_dir):
 
 
 def test_start_container_hook_in_container_namespace(rt, hook_dir):
-    """startContainer: path resolves and MUST be executed in the container namespace"""
+    """startContainer: path resolves and MUST be executed in the container
+    namespace"""
     hooks = {"startContainer": [ns_hook(hook_dir, "startContainer",
                                         inside=True)]}
     c = rt.container(hooked_spec(hook_dir, ["/bin/sleep", "30"], hooks))

@@ -7,6 +7,7 @@ requirement.
 
 import json
 import os
+import signal
 import time
 
 import pytest
@@ -55,7 +56,8 @@ def check_state_fields(c, st, status):
 
 
 def test_state_created(rt):
-    """state: ociVersion, id, status=created, pid of the container process, bundle"""
+    """state: ociVersion, id, status=created, pid of the container process,
+    bundle"""
     c = sleeper(rt)
     c.create_ok()
     st = c.state()
@@ -65,7 +67,8 @@ def test_state_created(rt):
 
 
 def test_state_running(rt):
-    """state: status=running after start, pid is the host pid of the user process"""
+    """state: status=running after start, pid is the host pid of the user
+    process"""
     c = sleeper(rt)
     c.create_ok()
     created_pid = c.state()["pid"]
@@ -104,7 +107,8 @@ def test_state_annotations(rt):
 
 
 def test_state_unknown_id_fails(rt):
-    """state: querying a container that does not exist MUST generate an error"""
+    """state: querying a container that does not exist MUST generate an error
+    """
     assert not rt.run("state", "conf-does-not-exist").ok
 
 
@@ -116,7 +120,8 @@ def test_operation_without_id_fails(rt, op):
 
 @pytest.mark.parametrize("op", [("start",), ("kill", "KILL"), ("delete",)])
 def test_operation_on_unknown_id_fails(rt, op):
-    """start/kill/delete of a container that does not exist MUST generate an error"""
+    """start/kill/delete of a container that does not exist MUST generate an
+    error"""
     assert not rt.run(op[0], "conf-does-not-exist", *op[1:]).ok
 
 
@@ -139,7 +144,8 @@ def test_create_does_not_run_user_process(rt, tmp_path):
 
 
 def test_create_existing_id_fails(rt):
-    """create: an id that is not unique MUST generate an error and no new container"""
+    """create: an id that is not unique MUST generate an error and no new
+    container"""
     first = sleeper(rt)
     first.create_ok()
     before = first.state()
@@ -165,7 +171,8 @@ def test_create_status_is_created(rt):
 
 
 def test_config_updates_after_create_have_no_effect(rt):
-    """lifecycle: updates to config.json after create MUST NOT affect the container"""
+    """lifecycle: updates to config.json after create MUST NOT affect the
+    container"""
     c = rt.container(default_spec(["/bin/echo", "original"]))
     c.create_ok()
     changed = default_spec(["/bin/echo", "changed"])
@@ -176,7 +183,8 @@ def test_config_updates_after_create_have_no_effect(rt):
 
 
 def test_pid_file(rt, tmp_path):
-    """create --pid-file: the file holds the host pid of the container process"""
+    """create --pid-file: the file holds the host pid of the container process
+    """
     c = sleeper(rt)
     pid_file = tmp_path / "pidfile"
     c.create_ok("--pid-file", str(pid_file))
@@ -194,7 +202,8 @@ def test_start_sets_running(rt):
 
 
 def test_start_running_fails(rt, tmp_path):
-    """start: starting an already started container MUST error and have no effect"""
+    """start: starting an already started container MUST error and have no
+    effect"""
     c = sleeper(rt)
     c.create_ok()
     c.start_ok()
@@ -205,7 +214,8 @@ def test_start_running_fails(rt, tmp_path):
 
 
 def test_start_stopped_fails(rt, tmp_path):
-    """start: starting a stopped container MUST error and not run the process again"""
+    """start: starting a stopped container MUST error and not run the process
+    again"""
     shared = tmp_path / "shared"
     shared.mkdir()
     spec = default_spec(["/bin/sh", "-c", "echo ran >> /shared/count"])
@@ -232,7 +242,8 @@ def test_kill_created(rt):
 
 
 def test_kill_running_sends_signal(rt, tmp_path):
-    """kill: MUST send the specified signal (USR1 reaches the process's handler)"""
+    """kill: MUST send the specified signal (USR1 reaches the process's
+    handler)"""
     shared = tmp_path / "shared"
     shared.mkdir()
     spec = default_spec(["/bin/sh", "-c",
@@ -256,7 +267,8 @@ def test_kill_running_sends_signal(rt, tmp_path):
 
 
 def test_kill_running_sigterm_stops(rt):
-    """kill: TERM to a process that handles it by exiting; status MUST become stopped"""
+    """kill: TERM to a process that handles it by exiting; status MUST become
+    stopped"""
     c = rt.container(default_spec(TRAP_TERM))
     c.create_ok()
     c.start_ok()
@@ -266,7 +278,8 @@ def test_kill_running_sigterm_stops(rt):
 
 
 def test_kill_running_sigkill(rt):
-    """kill: KILL to a running container stops it; status MUST become stopped"""
+    """kill: KILL to a running container stops it; status MUST become stopped
+    """
     c = sleeper(rt)
     c.create_ok()
     c.start_ok()
@@ -284,8 +297,8 @@ def test_kill_signal_number(rt):
 
 
 def test_process_exit_outside_runtime_means_stopped(rt):
-    """state: when the process stops for any reason (killed from the host), status MUST be stopped"""
-    import signal
+    """state: when the process stops for any reason (killed from the host),
+    status MUST be stopped"""
     c = sleeper(rt)
     c.create_ok()
     c.start_ok()
@@ -294,7 +307,8 @@ def test_process_exit_outside_runtime_means_stopped(rt):
 
 
 def test_kill_stopped_fails(rt):
-    """kill: signalling a container that is neither created nor running MUST error, no effect"""
+    """kill: signalling a container that is neither created nor running MUST
+    error, no effect"""
     c = rt.container(default_spec(["/bin/true"]))
     c.create_ok()
     c.start_ok()
@@ -316,7 +330,8 @@ def test_delete_stopped(rt):
 
 
 def test_delete_running_fails(rt):
-    """delete: deleting a container that is not stopped MUST error and have no effect"""
+    """delete: deleting a container that is not stopped MUST error and have no
+    effect"""
     c = sleeper(rt)
     c.create_ok()
     c.start_ok()
@@ -330,7 +345,8 @@ def test_delete_running_fails(rt):
 @pytest.mark.runc_deviation(
     "runc deletes a created container without --force (it kills it first)")
 def test_delete_created_fails(rt):
-    """delete: deleting a created (not stopped) container MUST error and have no effect"""
+    """delete: deleting a created (not stopped) container MUST error and have
+    no effect"""
     c = sleeper(rt)
     c.create_ok()
     before = c.state()
@@ -391,7 +407,8 @@ def test_delete_removes_resources(rt, cgroup_name):
 
 @pytest.mark.parametrize("code", [0, 3, 123])
 def test_run_exit_code(rt, code):
-    """run: the exit status of the container process is the runtime's exit status"""
+    """run: the exit status of the container process is the runtime's exit
+    status"""
     c = rt.container(default_spec(["/bin/sh", "-c", f"exit {code}"]))
     r = c.run()
     assert r.returncode == code, r
@@ -462,14 +479,16 @@ def assert_create_fails_cleanly(rt, c):
 
 
 def test_invalid_json_fails(rt):
-    """create: a malformed config.json MUST generate an error, nothing left behind"""
+    """create: a malformed config.json MUST generate an error, nothing left
+    behind"""
     c = rt.container(default_spec(["/bin/true"]))
     c.write_config(raw='{"ociVersion": "1.0.2", "process": {')
     assert_create_fails_cleanly(rt, c)
 
 
 def test_missing_process_args_fails(rt):
-    """create: process.args requires at least one entry; without it create MUST error"""
+    """create: process.args requires at least one entry; without it create MUST
+    error"""
     spec = default_spec(["/bin/true"])
     del spec["process"]["args"]
     c = rt.container(spec)
@@ -477,7 +496,8 @@ def test_missing_process_args_fails(rt):
 
 
 def test_missing_root_path_fails(rt):
-    """create: root.path MUST name an existing directory, else create MUST error"""
+    """create: root.path MUST name an existing directory, else create MUST
+    error"""
     spec = default_spec(["/bin/true"])
     spec["root"]["path"] = "no-such-rootfs"
     c = rt.container(spec)
@@ -496,7 +516,8 @@ def test_missing_executable_fails(rt):
 
 @pytest.mark.runc_deviation("runc 1.1.5 does not validate ociVersion")
 def test_invalid_oci_version_fails(rt):
-    """config: ociVersion MUST be SemVer; invalid values MUST generate an error"""
+    """config: ociVersion MUST be SemVer; invalid values MUST generate an error
+    """
     spec = default_spec(["/bin/true"])
     spec["ociVersion"] = "invalid"
     c = rt.container(spec)
@@ -504,7 +525,8 @@ def test_invalid_oci_version_fails(rt):
 
 
 def test_relative_cwd_fails(rt):
-    """process.cwd MUST be an absolute path; a relative one MUST generate an error"""
+    """process.cwd MUST be an absolute path; a relative one MUST generate an
+    error"""
     spec = default_spec(["/bin/true"])
     spec["process"]["cwd"] = "relative/dir"
     c = rt.container(spec)
@@ -512,7 +534,8 @@ def test_relative_cwd_fails(rt):
 
 
 def test_unknown_properties_ignored(rt):
-    """config: unknown properties and annotation keys MUST NOT generate an error"""
+    """config: unknown properties and annotation keys MUST NOT generate an
+    error"""
     spec = default_spec(["/bin/true"])
     spec["unknownProperty"] = {"x": 1}
     spec["process"]["unknownToo"] = "yes"

@@ -4,7 +4,9 @@ the probe and from the host through /proc and the cgroup filesystem.
 """
 
 import os
+import shutil
 import socket
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,7 +28,8 @@ def without_ns(spec, *types):
 # -- namespaces -----------------------------------------------------------
 
 def test_namespaces_created(rt):
-    """namespaces: without path, the runtime MUST create a new namespace of each listed type"""
+    """namespaces: without path, the runtime MUST create a new namespace of
+    each listed type"""
     p = rt.container(probe_spec()).probe()
     for t in ("pid", "network", "ipc", "uts", "mount", "cgroup"):
         kind = NS_OF_TYPE[t]
@@ -55,7 +58,8 @@ def test_namespace_path_joined(rt, netns):
 
 
 def test_namespace_path_wrong_type_fails(rt, netns):
-    """namespaces: a path not associated with a namespace of `type` MUST generate an error"""
+    """namespaces: a path not associated with a namespace of `type` MUST
+    generate an error"""
     spec = probe_spec()
     for n in spec["linux"]["namespaces"]:
         if n["type"] == "uts":
@@ -82,8 +86,6 @@ def test_namespace_path_not_a_namespace_fails(rt, tmp_path):
 def public_dir():
     """A 0755 dir under /tmp: a mapped root must be able to reach the
     bundle, which pytest's 0700 tmp dirs forbid."""
-    import shutil
-    import tempfile
     d = Path(tempfile.mkdtemp(prefix="oci-conf-userns-", dir="/tmp"))
     os.chmod(d, 0o755)
     try:
@@ -131,7 +133,8 @@ def test_hostname(rt):
 # -- sysctl ---------------------------------------------------------------
 
 def test_sysctl_namespaced(rt):
-    """linux.sysctl: namespaced kernel parameters are set for the container only"""
+    """linux.sysctl: namespaced kernel parameters are set for the container
+    only"""
     host_fwd = Path("/proc/sys/net/ipv4/ip_forward").read_text().strip()
     host_msgmax = Path("/proc/sys/kernel/msgmax").read_text().strip()
     want_fwd = "0" if host_fwd == "1" else "1"
@@ -148,7 +151,8 @@ def test_sysctl_namespaced(rt):
 
 
 def test_sysctl_not_namespaced_refused(rt):
-    """linux.sysctl: a host-wide parameter (kernel.panic) is refused, not set on the host"""
+    """linux.sysctl: a host-wide parameter (kernel.panic) is refused, not set
+    on the host"""
     # The value is the host's own, so a runtime that wrongly applies it
     # changes nothing on this machine.
     current = Path("/proc/sys/kernel/panic").read_text().strip()
@@ -160,7 +164,8 @@ def test_sysctl_not_namespaced_refused(rt):
 
 
 def test_sysctl_net_without_netns_refused(rt):
-    """linux.sysctl: a net.* parameter without a private network namespace is refused"""
+    """linux.sysctl: a net.* parameter without a private network namespace is
+    refused"""
     current = Path("/proc/sys/net/ipv4/ip_forward").read_text().strip()
     spec = without_ns(probe_spec(), "network")
     spec["linux"]["sysctl"] = {"net.ipv4.ip_forward": current}
@@ -191,7 +196,8 @@ def running(rt, spec):
 
 
 def test_cgroups_path_attach(rt, cgroup_name):
-    """linux.cgroupsPath: an absolute path is relative to the cgroup mount; the process MUST be in it"""
+    """linux.cgroupsPath: an absolute path is relative to the cgroup mount; the
+    process MUST be in it"""
     spec = default_spec(["/bin/sleep", "30"])
     spec["linux"]["cgroupsPath"] = cgroup_name
     c, pid = running(rt, spec)
@@ -215,7 +221,8 @@ def test_cgroup_memory_limit(rt, cgroup_name):
 
 
 def test_cgroup_memory_limit_inside(rt, cgroup_name):
-    """linux.resources.memory.limit: visible inside the container through its cgroup mount"""
+    """linux.resources.memory.limit: visible inside the container through its
+    cgroup mount"""
     spec = probe_spec("read=/sys/fs/cgroup/memory/memory.limit_in_bytes")
     spec["linux"]["cgroupsPath"] = cgroup_name
     spec["linux"]["resources"]["memory"] = {"limit": 48 << 20}
@@ -235,7 +242,8 @@ def test_cgroup_pids_limit(rt, cgroup_name):
 
 
 def test_cgroup_pids_limit_enforced(rt, cgroup_name):
-    """linux.resources.pids.limit: forks beyond the limit fail inside the container"""
+    """linux.resources.pids.limit: forks beyond the limit fail inside the
+    container"""
     spec = default_spec(["/bin/sh", "-c",
                          "for i in 1 2 3 4 5 6 7 8; do sleep 5 & done; "
                          "wait; echo done"])
@@ -272,7 +280,8 @@ def test_cgroup_namespace_root(rt):
 
 
 def test_cgroups_path_same_value_same_place(rt, cgroup_name):
-    """linux.cgroupsPath: the same value MUST attach to the same place in the hierarchy"""
+    """linux.cgroupsPath: the same value MUST attach to the same place in the
+    hierarchy"""
     for _ in range(2):
         spec = default_spec(["/bin/sleep", "30"])
         spec["linux"]["cgroupsPath"] = cgroup_name

@@ -3,6 +3,8 @@ capabilities, noNewPrivileges, oomScoreAdj), checked from inside the
 container by the probe.
 """
 
+import resource
+
 import pytest
 
 from ocitest import CAPS, cap_mask, probe_spec
@@ -18,7 +20,8 @@ def test_process_args(rt):
 
 
 def test_process_args_path_lookup(rt):
-    """process.args[0] is looked up like execvp's file (PATH from process.env)"""
+    """process.args[0] is looked up like execvp's file (PATH from process.env)
+    """
     spec = probe_spec()
     spec["process"]["args"] = ["sh", "-c", "exec /probe"]
     p = rt.container(spec).probe()
@@ -26,7 +29,8 @@ def test_process_args_path_lookup(rt):
 
 
 def test_process_env(rt):
-    """process.env: the process MUST see exactly the given variables (HOME may be added)"""
+    """process.env: the process MUST see exactly the given variables (HOME may
+    be added)"""
     env = ["PATH=/bin", "FOO=bar", "EMPTY=", "WITH_EQ=a=b"]
     p = rt.container(probe_spec(env=env)).probe()
     got = [e for e in p["env"] if not e.startswith("HOME=")]
@@ -44,12 +48,13 @@ def test_process_user_uid_gid(rt):
     spec = probe_spec()
     spec["process"]["user"] = {"uid": 1000, "gid": 1001}
     p = rt.container(spec).probe()
-    assert (p["uid"], p["euid"], p["gid"], p["egid"]) == (1000, 1000,
-                                                         1001, 1001)
+    ids = (p["uid"], p["euid"], p["gid"], p["egid"])
+    assert ids == (1000, 1000, 1001, 1001)
 
 
 def test_process_user_additional_gids(rt):
-    """process.user.additionalGids: added to the process; no other groups leak in"""
+    """process.user.additionalGids: added to the process; no other groups leak
+    in"""
     spec = probe_spec()
     spec["process"]["user"] = {"uid": 1000, "gid": 1001,
                                "additionalGids": [2001, 2002]}
@@ -58,7 +63,8 @@ def test_process_user_additional_gids(rt):
 
 
 def test_process_user_no_additional_gids(rt):
-    """process.user: without additionalGids the host's supplementary groups do not leak"""
+    """process.user: without additionalGids the host's supplementary groups do
+    not leak"""
     spec = probe_spec()
     spec["process"]["user"] = {"uid": 1000, "gid": 1001}
     p = rt.container(spec).probe()
@@ -75,7 +81,8 @@ def test_process_umask(rt, umask):
 
 
 def test_process_rlimits(rt):
-    """process.rlimits: getrlimit soft (rlim_cur) and hard (rlim_max) MUST match"""
+    """process.rlimits: getrlimit soft (rlim_cur) and hard (rlim_max) MUST
+    match"""
     rl = [{"type": "RLIMIT_NOFILE", "soft": 512, "hard": 1000},
           {"type": "RLIMIT_CORE", "soft": 4096, "hard": 8192},
           {"type": "RLIMIT_NPROC", "soft": 500, "hard": 600},
@@ -87,7 +94,6 @@ def test_process_rlimits(rt):
 
 def test_process_rlimits_unset_inherited(rt):
     """process.rlimits: a type not listed keeps the runtime's value"""
-    import resource
     p = rt.container(probe_spec(rlimits=[])).probe()
     soft, hard = resource.getrlimit(resource.RLIMIT_STACK)
     conv = [INFINITY if v == resource.RLIM_INFINITY else v
@@ -96,7 +102,8 @@ def test_process_rlimits_unset_inherited(rt):
 
 
 def test_process_rlimits_invalid_type_fails(rt):
-    """process.rlimits: a type that maps to no kernel resource MUST generate an error"""
+    """process.rlimits: a type that maps to no kernel resource MUST generate an
+    error"""
     spec = probe_spec(rlimits=[{"type": "RLIMIT_BOGUS", "soft": 1,
                                 "hard": 1}])
     c = rt.container(spec)
@@ -105,7 +112,8 @@ def test_process_rlimits_invalid_type_fails(rt):
 
 
 def test_process_rlimits_duplicate_fails(rt):
-    """process.rlimits: duplicated entries of one type MUST generate an error"""
+    """process.rlimits: duplicated entries of one type MUST generate an error
+    """
     spec = probe_spec(rlimits=[
         {"type": "RLIMIT_NOFILE", "soft": 100, "hard": 100},
         {"type": "RLIMIT_NOFILE", "soft": 200, "hard": 200}])
@@ -115,7 +123,8 @@ def test_process_rlimits_duplicate_fails(rt):
 
 
 def test_capabilities_root(rt):
-    """process.capabilities: bounding/effective/permitted/inheritable/ambient as given (uid 0)"""
+    """process.capabilities: bounding/effective/permitted/inheritable/ambient
+    as given (uid 0)"""
     caps = ["CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
     spec = probe_spec()
     spec["process"]["capabilities"] = {
@@ -131,7 +140,8 @@ def test_capabilities_root(rt):
 
 
 def test_capabilities_non_root_all_sets(rt):
-    """process.capabilities: all five sets survive the switch to a non-root user"""
+    """process.capabilities: all five sets survive the switch to a non-root
+    user"""
     spec = probe_spec()
     spec["process"]["user"] = {"uid": 1000, "gid": 1000}
     kept = ["CAP_KILL", "CAP_NET_BIND_SERVICE"]
@@ -148,7 +158,8 @@ def test_capabilities_non_root_all_sets(rt):
 
 
 def test_capabilities_empty(rt):
-    """process.capabilities: empty sets leave the process with no capabilities"""
+    """process.capabilities: empty sets leave the process with no capabilities
+    """
     spec = probe_spec()
     spec["process"]["capabilities"] = {
         "bounding": [], "effective": [], "permitted": [],
@@ -159,7 +170,8 @@ def test_capabilities_empty(rt):
 
 
 def test_capabilities_default_drops_others(rt):
-    """process.capabilities: capabilities not listed (e.g. CAP_SYS_ADMIN) are absent"""
+    """process.capabilities: capabilities not listed (e.g. CAP_SYS_ADMIN) are
+    absent"""
     p = rt.container(probe_spec()).probe()
     for s in ("CapBnd", "CapEff", "CapPrm"):
         assert not p.cap(s) & (1 << CAPS["CAP_SYS_ADMIN"]), s
@@ -169,7 +181,8 @@ def test_capabilities_default_drops_others(rt):
 @pytest.mark.runc_deviation(
     "runc 1.1 ignores unknown capability names with a warning")
 def test_capabilities_unknown_fails(rt):
-    """process.capabilities: a value that maps to no kernel capability MUST cause an error"""
+    """process.capabilities: a value that maps to no kernel capability MUST
+    cause an error"""
     spec = probe_spec()
     spec["process"]["capabilities"]["bounding"].append("CAP_NOT_A_CAP")
     c = rt.container(spec)
@@ -179,7 +192,8 @@ def test_capabilities_unknown_fails(rt):
 
 @pytest.mark.parametrize("nnp", [True, False])
 def test_no_new_privileges(rt, nnp):
-    """process.noNewPrivileges: prctl(PR_GET_NO_NEW_PRIVS) reflects the setting"""
+    """process.noNewPrivileges: prctl(PR_GET_NO_NEW_PRIVS) reflects the setting
+    """
     p = rt.container(probe_spec(noNewPrivileges=nnp)).probe()
     assert p["no_new_privs"] == (1 if nnp else 0)
     assert p.status_field("NoNewPrivs") == ("1" if nnp else "0")
@@ -191,7 +205,8 @@ def test_no_new_privileges(rt, nnp):
 def test_oom_score_adj_set(rt, adj):
     """process.oomScoreAdj: if set, oom_score_adj MUST be set to the value"""
     p = rt.container(probe_spec(oomScoreAdj=adj)).probe()
-    assert p.text("oom_score_adj", "/proc/self/oom_score_adj").strip() == str(adj)
+    got = p.text("oom_score_adj", "/proc/self/oom_score_adj").strip()
+    assert got == str(adj)
 
 
 def test_oom_score_adj_unset(rt):
@@ -199,11 +214,13 @@ def test_oom_score_adj_unset(rt):
     with open("/proc/self/oom_score_adj") as f:
         ours = f.read().strip()
     p = rt.container(probe_spec()).probe()
-    assert p.text("oom_score_adj", "/proc/self/oom_score_adj").strip() == ours
+    got = p.text("oom_score_adj", "/proc/self/oom_score_adj").strip()
+    assert got == ours
 
 
 def test_terminal_false_uses_given_stdio(rt):
-    """process.terminal=false: the process writes to the runtime's stdout/stderr"""
+    """process.terminal=false: the process writes to the runtime's
+    stdout/stderr"""
     spec = probe_spec()
     spec["process"]["args"] = ["/bin/sh", "-c", "echo out; echo err >&2"]
     c = rt.container(spec)
@@ -215,7 +232,8 @@ def test_terminal_false_uses_given_stdio(rt):
 
 
 def test_seccomp_filter_applied(rt):
-    """linux.seccomp: the profile is installed (filter mode) and its rules act"""
+    """linux.seccomp: the profile is installed (filter mode) and its rules act
+    """
     spec = probe_spec()
     spec["linux"]["seccomp"] = {
         "defaultAction": "SCMP_ACT_ALLOW",
