@@ -118,7 +118,8 @@ def test_operation_without_id_fails(rt, op):
     assert not rt.run(op).ok
 
 
-@pytest.mark.parametrize("op", [("start",), ("kill", "KILL"), ("delete",)])
+@pytest.mark.parametrize("op", [("start",), ("kill", "KILL"), ("delete",)],
+                         ids=["start", "kill", "delete"])
 def test_operation_on_unknown_id_fails(rt, op):
     """start/kill/delete of a container that does not exist MUST generate an
     error"""
