@@ -18,15 +18,20 @@ runsc-new with `../shared/tools/fetch-runsc-new` when they are missing.
 Each run writes `bench/results/<timestamp>/` (git-ignored): `results.json`
 with every raw sample, `table.md` and `chart.png`.  `--write-docs` rewrites
 this page and `docs/perf.png`; `--profile` (on in `make bench`) samples the
-pyrunsc columns with py-spy while they repeat uname, open+close and stat.  Options: `--columns`, `--tests` (names or the
-groups micro, workload, startup, density, floors), `--reps`, `--quick`.
+pyrunsc columns with py-spy while they repeat uname, open+close and stat.
+Options: `--columns`, `--tests` (names or the groups micro, workload,
+startup, density, floors), `--reps`, `--quick`.
 
 For developers comparing their own changes there are pytest-benchmark suites,
-one file per syscall family (`bench/test_*.py`); they run the same driver
-natively and, when pyrunsc runs, inside it:
+one file per syscall family (`bench/test_*.py`: identity, path, dir, io,
+memory, process).  They make the calls from Python, natively or, with
+`--sandbox=COLUMN`, inside any container column of the harness (the whole
+pytest run is re-executed in a container on the same bundle; saved runs are
+copied back to `.benchmarks/`, so native and sandboxed runs compare):
 
 ```
 python3 -m pytest bench --benchmark-autosave
+python3 -m pytest bench --sandbox=pyrunsc-seccomp --benchmark-autosave
 python3 -m pytest bench --benchmark-compare
 ```
 
@@ -149,13 +154,18 @@ def _reading(data):
     g = {c: m("getpid", c) for c in data["columns"]}
     nat = g.get("native")
     if nat:
-        parts = [f"{c} ×{v / nat:,.0f}" for c, v in g.items()
-                 if v and c not in ("native", "runc")]
-        if parts:
-            lines.append("- Every gVisor platform intercepts every syscall, "
-                         "even getpid: " + ", ".join(parts) + ".  runc adds "
-                         "nothing to a syscall (its seccomp profile is not "
-                         "in this bundle).")
+        gv = [f"{c} ×{v / nat:,.0f}" for c, v in g.items()
+              if v and c.startswith("runsc")]
+        py = [f"{c} ×{v / nat:,.2f}" for c, v in g.items()
+              if v and c.startswith("pyrunsc")]
+        if gv:
+            lines.append("- gVisor intercepts every syscall, even getpid: "
+                         + ", ".join(gv) + " native.  runc adds nothing to "
+                         "a syscall (the bundle has no seccomp profile).")
+        if py:
+            lines.append("- pyrunsc lets allowed calls through to the kernel "
+                         "(getpid: " + ", ".join(py) + " native; on a busy "
+                         "machine small ratios are within the noise).")
     d, gfr = m("stat3", "runsc-systrap"), m("stat3", "runsc-systrap-gofer")
     if d and gfr:
         lines.append(f"- runsc-systrap's directfs serves stat in "
@@ -193,10 +203,9 @@ def _pyrunsc_gaps(data):
         if parts:
             out.append(f"- `{c}`: " + "; ".join(parts) + ".")
     if out:
-        out.insert(0, "- pyrunsc, measured against the floors (the harness "
-                      "takes no profile: the gap between a cell and its C "
-                      "floor is time spent in the sentry's own path — "
-                      "dispatch, path walk, gofer round trip — not in the "
-                      "kernel's trap):")
+        out.insert(0, "- pyrunsc against the C floors (the gap between a "
+                      "cell and its floor is time spent in the sentry's own "
+                      "path — dispatch, path walk, gofer round trip — not "
+                      "in the kernel's trap; the profiles above show where):")
         out = [out[0]] + ["  " + line for line in out[1:]]
     return out
