@@ -214,6 +214,7 @@ class Container:
 
         def on_hooks(pid):
             c._data["pid"] = pid
+            c._hooks_started = True
             state = c.state()
             hooks.run_all(specmod.hooks(spec, "prestart"), state, "prestart")
             hooks.run_all(specmod.hooks(spec, "createRuntime"), state,
@@ -221,6 +222,7 @@ class Container:
 
         console = _connect_console(console_socket) if console_socket else None
         console_fd = console.fileno() if console else None
+        c._hooks_started = False
         try:
             if sandbox is None:
                 sb, pid, sync = Sandbox.create(config, cid, bundle, cdir,
@@ -231,6 +233,16 @@ class Container:
                 pid, sync = sb.create_container(cid, bundle,
                                                 console_fd=console_fd,
                                                 on_hooks=on_hooks)
+        except errors.SandboxError:
+            if c._hooks_started:
+                # "continue the lifecycle at step 12" - runtime.md: a
+                # container that failed after its hooks began is destroyed,
+                # and destroying runs poststop.
+                state = c.state()
+                state["status"] = st.STOPPED
+                hooks.run_all(specmod.hooks(spec, "poststop"), state,
+                              "poststop", warn_only=True)
+            raise
         finally:
             if console:
                 console.close()

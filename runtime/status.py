@@ -44,7 +44,13 @@ def can_kill(status):
 
 
 def can_delete(status):
-    return status in (CREATED, STOPPED)
+    """"Attempting to delete a container that is not stopped MUST have no
+    effect on the container and MUST generate an error" - runtime.md.
+
+    N.B. runc and runsc also delete a created container; we follow the spec
+    (runtime-tools' delete validation checks it).
+    """
+    return status == STOPPED
 
 
 def can_pause(status):

@@ -37,5 +37,6 @@ def test_require_status_message():
 def test_predicates():
     assert st.can_start(st.CREATED) and not st.can_start(st.RUNNING)
     assert st.can_delete(st.STOPPED) and not st.can_delete(st.RUNNING)
+    assert not st.can_delete(st.CREATED)
     assert st.can_pause(st.RUNNING) and st.can_resume(st.PAUSED)
     assert st.can_kill(st.CREATED) and not st.can_kill(st.STOPPED)
