@@ -112,10 +112,11 @@ def test_state_unknown_id_fails(rt):
     assert not rt.run("state", "conf-does-not-exist").ok
 
 
-@pytest.mark.parametrize("op", ["state", "start", "kill", "delete"])
-def test_operation_without_id_fails(rt, op):
-    """state/start/kill/delete MUST generate an error without a container id"""
-    assert not rt.run(op).ok
+@pytest.mark.parametrize("op", ["create", "state", "start", "kill", "delete"])
+def test_operation_without_id_fails(rt, op, tmp_path):
+    """create/state/start/kill/delete MUST generate an error without a
+    container id"""
+    assert not rt.run(op, cwd=tmp_path).ok
 
 
 @pytest.mark.parametrize("op", [("start",), ("kill", "KILL"), ("delete",)],
@@ -402,6 +403,34 @@ def test_delete_removes_resources(rt, cgroup_name):
     c.must(c.delete(), "delete")
     assert wait_dead(pid), "container process survived delete"
     assert not os.path.exists(cg), "cgroup left behind after delete"
+
+
+# -- runtime extensions ---------------------------------------------------
+
+def freezer_state(pid):
+    """freezer.state of the v1 freezer cgroup that ``pid`` is in."""
+    with open(f"/proc/{pid}/cgroup") as f:
+        for line in f:
+            _, ctls, path = line.rstrip("\n").split(":", 2)
+            if "freezer" in ctls.split(","):
+                with open(f"/sys/fs/cgroup/freezer{path}/freezer.state") as s:
+                    return s.read().strip()
+    raise AssertionError(f"process {pid} is in no freezer cgroup")
+
+
+def test_pause_resume_extension_state(rt):
+    """extension: pause/resume; a new status (paused) is only used for a
+    state the spec does not define"""
+    c = sleeper(rt)
+    c.create_ok()
+    c.start_ok()
+    c.must(rt.run("pause", c.id), "pause")
+    st = c.state()
+    assert st["status"] == "paused"
+    assert freezer_state(st["pid"]) == "FROZEN"
+    c.must(rt.run("resume", c.id), "resume")
+    assert c.state()["status"] == "running"
+    assert freezer_state(st["pid"]) == "THAWED"
 
 
 # -- run ------------------------------------------------------------------
