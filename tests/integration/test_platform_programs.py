@@ -124,7 +124,9 @@ def test_signals(name):
     script = ("trap 'echo got-term' TERM; trap 'echo got-usr1' USR1; "
               "kill -USR1 $$; kill -TERM $$; "
               "sh -c 'sleep 5 & p=$!; kill -TERM $p; wait $p; echo sleep=$?'; "
-              "sh -c 'kill -9 $$'; echo killed=$?")
+              "sh -c 'kill -9 $$'; echo killed=$?; "
+              "sh -c 'sleep 0.3 & p=$!; kill -STOP $p; sleep 0.2; kill -CONT $p; "
+              "wait $p; echo cont=$?'")
     same(name, ["/bin/sh", "-c", script])
 
 

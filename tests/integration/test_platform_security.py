@@ -5,6 +5,7 @@ root at a tmp dir but is NOT chrooted, so any path the sentry let the
 kernel resolve on its own would reach the host's marker file.
 """
 import os
+import signal
 import subprocess
 
 import pytest
@@ -91,3 +92,23 @@ def test_native_chroot_agrees(name, tree):
     skip = ("dirfd_outside", "mkdir_escape")
     assert [x for x in nl if not x.startswith(skip)] == \
         [x for x in sl if not x.startswith(skip)]
+
+
+@pytest.fixture(scope="module")
+def deny_bin(tmp_path_factory):
+    out = tmp_path_factory.mktemp("guest") / "sentry_deny"
+    subprocess.run(["gcc", "-O2", "-o", str(out),
+                    os.path.join(GUEST, "sentry_deny.c")], check=True)
+    return out
+
+
+@pytest.mark.parametrize("name", PLATFORMS)
+def test_denied_and_killed(name, deny_bin):
+    from sentry import syscalls
+    res = driver.run(name, [str(deny_bin)])
+    assert res.code == 0, res
+    lines = dict(line.split(" ", 1) for line in res.out.decode().splitlines())
+    for call in ("io_uring_setup", "mount", "ptrace"):
+        assert lines[call] == str(syscalls.lookup(call).errno), (call, res)
+    assert lines["int80"] == f"killed {signal.SIGSYS}"
+    assert lines["x32"] == f"killed {signal.SIGSYS}"
