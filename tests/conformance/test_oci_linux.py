@@ -3,6 +3,7 @@
 the probe and from the host through /proc and the cgroup filesystem.
 """
 
+import contextlib
 import os
 import shutil
 import socket
@@ -125,12 +126,34 @@ def test_hostname(rt):
     host_before = socket.gethostname()
     spec = probe_spec()
     spec["hostname"] = "oci-conformance-host"
-    p = rt.container(spec).probe()
+    try:
+        p = rt.container(spec).probe()
+    finally:
+        changed = socket.gethostname() != host_before
+        if changed:     # a runtime that set it outside its uts namespace
+            socket.sethostname(host_before)
+    assert not changed, "the runtime changed the host's hostname"
     assert p["hostname"] == "oci-conformance-host"
-    assert socket.gethostname() == host_before
 
 
 # -- sysctl ---------------------------------------------------------------
+
+@contextlib.contextmanager
+def host_values_guarded(values):
+    """Fails the test if the host's sysctls changed, after putting them
+    back: a runtime that applies a container's sysctl outside the
+    container's namespaces must not leave this machine altered."""
+    changed = []
+    try:
+        yield
+    finally:
+        for name, value in values.items():
+            path = Path("/proc/sys") / name
+            if path.read_text().strip() != value:
+                changed.append(name)
+                path.write_text(value + "\n")
+    assert not changed, f"the runtime changed host sysctls: {changed}"
+
 
 def test_sysctl_namespaced(rt):
     """linux.sysctl: namespaced kernel parameters are set for the container
@@ -142,12 +165,11 @@ def test_sysctl_namespaced(rt):
     spec = probe_spec("sysctl=net.ipv4.ip_forward", "sysctl=kernel.msgmax")
     spec["linux"]["sysctl"] = {"net.ipv4.ip_forward": want_fwd,
                                "kernel.msgmax": want_msgmax}
-    p = rt.container(spec).probe()
+    with host_values_guarded({"net/ipv4/ip_forward": host_fwd,
+                              "kernel/msgmax": host_msgmax}):
+        p = rt.container(spec).probe()
     assert p.check("sysctl", "net.ipv4.ip_forward")["value"] == want_fwd
     assert p.check("sysctl", "kernel.msgmax")["value"] == want_msgmax
-    assert Path("/proc/sys/net/ipv4/ip_forward").read_text().strip() == \
-        host_fwd
-    assert Path("/proc/sys/kernel/msgmax").read_text().strip() == host_msgmax
 
 
 def test_sysctl_not_namespaced_refused(rt):
