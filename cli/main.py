@@ -206,7 +206,7 @@ def _report(exc, debug):
     msg = str(exc) or type(exc).__name__
     logger.error(msg, extra={logsetup.REPORTED: True})
     logger.debug("traceback of the error above", exc_info=True,
-              extra={logsetup.REPORTED: True})
+                 extra={logsetup.REPORTED: True})
     if debug:
         traceback.print_exc()
     try:

@@ -193,7 +193,8 @@ def exec_process(spec, argv, *, env=(), cwd=None, user=None, caps=(),
     capabilities, rlimits, noNewPrivileges, apparmor) and applies the
     flags: ``env`` entries ``K=V`` replace same-named ones, ``user`` is
     ``uid[:gid]`` (gid 0 when only a uid is given, as runc), ``caps`` are
-    added to every capability set (inheritable included), ``additional_gids`` replace the spec's.
+    added to every capability set (inheritable included),
+    ``additional_gids`` replace the spec's.
     """
     if not argv:
         raise InvalidSpecError("process.args", "a command is required")

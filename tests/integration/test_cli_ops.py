@@ -6,8 +6,6 @@ import os
 import signal
 import time
 
-import pytest
-
 
 def _wait_running(runner, cid, proc=None, timeout=60):
     deadline = time.monotonic() + timeout

@@ -26,7 +26,7 @@ def calls(name):
     return [c for c in FakeContainer.calls if c[0] == name]
 
 
-# create / start / state / delete / pause / resume ---------------------------
+# create / start / state / delete / pause / resume ----------------------------
 
 def test_create_passes_absolute_paths(fake, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -127,7 +127,7 @@ def test_delete_force_missing_removes_leftover_dir(fake, capsys, tmp_path):
     assert code == 0
 
 
-# kill and signal parsing ------------------------------------------------------
+# kill and signal parsing -----------------------------------------------------
 
 @pytest.mark.parametrize("text,num", [
     ("KILL", 9), ("SIGKILL", 9), ("kill", 9), ("sigkill", 9), ("9", 9),
@@ -168,7 +168,7 @@ def test_kill_bad_signal_is_usage_error(fake, capsys):
     assert calls("signal") == []
 
 
-# list -----------------------------------------------------------------------
+# list ------------------------------------------------------------------------
 
 def test_list_table_like_runc(fake, capsys):
     FakeContainer.add("c1", pid=11, bundle="/bundles/one")
@@ -217,7 +217,7 @@ def test_list_quiet(fake, capsys):
     assert out == "a\nb\n"
 
 
-# ps / wait / events ------------------------------------------------------------
+# ps / wait / events ----------------------------------------------------------
 
 PROCS = [{"pid": 1, "host_pid": 1001, "ppid": 0, "uid": 0, "stime": "22:00",
           "time": "00:00:00", "tty": "?", "cmd": "sleep 100"},
@@ -295,10 +295,10 @@ def test_events_interval_rejects(fake, capsys, text):
     assert code == 2
 
 
-# spec -----------------------------------------------------------------------
+# spec ------------------------------------------------------------------------
 
 def test_spec_writes_config_and_refuses_overwrite(capsys, tmp_path,
-                                                   monkeypatch):
+                                                  monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, out, _ = invoke(capsys, ["spec"])
     assert (code, out) == (0, "")
@@ -332,7 +332,7 @@ def test_spec_with_command(capsys, tmp_path):
     assert spec["process"]["terminal"] is False
 
 
-# run ------------------------------------------------------------------------
+# run -------------------------------------------------------------------------
 
 def test_run_detach_uses_container_run(fake, capsys, tmp_path):
     b = write_bundle(str(tmp_path / "b"))
@@ -423,7 +423,7 @@ def test_signals_at_exit_do_not_kill_the_cli(fake, capsys, tmp_path):
     assert code == 0
 
 
-# exec -----------------------------------------------------------------------
+# exec ------------------------------------------------------------------------
 
 def test_exec_builds_process_from_spec_and_flags(fake, capsys):
     FakeContainer.add("c1").exit_status = 5
@@ -516,7 +516,7 @@ def test_exec_process_label_unsupported(fake, capsys):
     assert code == 1 and "not supported" in err
 
 
-# do -------------------------------------------------------------------------
+# do --------------------------------------------------------------------------
 
 def test_do_runs_throwaway_container(fake, capsys, monkeypatch):
     seen = {}
@@ -563,7 +563,7 @@ def test_do_needs_command(fake, capsys):
     assert code == 2
 
 
-# internal and extras ------------------------------------------------------------
+# internal and extras ---------------------------------------------------------
 
 def test_boot_calls_runtime_boot(fake, capsys, monkeypatch):
     seen = {}

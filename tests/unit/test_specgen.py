@@ -121,7 +121,8 @@ def test_exec_process_flags_override():
     assert p["terminal"] is True
     # The container's spec is not modified.
     assert BASE["process"]["env"] == ["PATH=/bin", "A=1"]
-    assert "CAP_DAC_OVERRIDE" not in BASE["process"]["capabilities"]["bounding"]
+    assert "CAP_DAC_OVERRIDE" not in \
+        BASE["process"]["capabilities"]["bounding"]
 
 
 @pytest.mark.parametrize("user,want", [("343", {"uid": 343}),
