@@ -215,6 +215,15 @@ def _report(exc, debug):
         pass
 
 
+def _silence_stdout():
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv=None):
     """Entry point of the ``pyrunsc`` console script; exits the process."""
     args = normalize_argv(list(sys.argv[1:] if argv is None else argv))
@@ -239,6 +248,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         code = 130
     except BrokenPipeError:
+        # The reader went away (`pyrunsc list | head`): no traceback, and
+        # no second EPIPE when the interpreter flushes stdout at exit.
+        _silence_stdout()
         code = 1
     except Exception as e:  # a bug: say so, with the traceback on --debug
         _report(RuntimeError(f"internal error: {type(e).__name__}: {e}"),
@@ -246,8 +258,8 @@ def main(argv=None):
         code = 1
     try:
         sys.stdout.flush()
-    except (BrokenPipeError, OSError):
-        pass
+    except OSError:
+        _silence_stdout()
     logging.shutdown()
     sys.exit(code)
 

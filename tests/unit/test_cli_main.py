@@ -186,3 +186,11 @@ def test_sandbox_error_subclasses_exit_1(fake, capsys, monkeypatch):
     code, _, err = invoke(capsys, ["start", "c1"])
     assert code == 1
     assert err == 'error: cannot start container "c1" in state stopped\n'
+
+
+def test_broken_pipe_is_quiet(fake, capsys, monkeypatch):
+    def broken(cls, config):
+        raise BrokenPipeError(32, "Broken pipe")
+    monkeypatch.setattr(FakeContainer, "list", classmethod(broken))
+    code, out, err = invoke(capsys, ["list"])
+    assert code == 1 and err == ""
