@@ -87,6 +87,7 @@ def namespaces_to_join(init_pid, ns_dir="/proc"):
 def _intermediate(init_pid, prep, process, sock, stdio, console_fd,
                   cgroup_procs, child_hook):
     proc.Stage.name = "namespaces"
+    proc.reset_signals()
     proc.setup_stdio(stdio)
     keep = {sock.fileno()} | ({console_fd} if console_fd is not None else set())
     proc.close_other_fds(keep)

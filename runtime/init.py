@@ -192,6 +192,7 @@ def _open_ns(plan):
 def _intermediate(spec, bundle, rootfs, plan, sock, stdio, console_fd,
                   child_hook, prep):
     proc.Stage.name = "namespaces"
+    proc.reset_signals()
     proc.setup_stdio(stdio)
     keep = {sock.fileno()} | ({console_fd} if console_fd is not None else set())
     proc.close_other_fds(keep)

@@ -12,6 +12,7 @@ in tests/unit/test_process.py.
 """
 import os
 import resource
+import signal
 
 from runtime import caps as capsmod
 from runtime import control
@@ -89,6 +90,24 @@ def close_other_fds(keep):
                 os.set_inheritable(fd, False)
             except OSError:
                 pass
+
+
+def reset_signals():
+    """Unblock every signal and restore the ignored ones to their default.
+
+    execve(2) keeps ignored dispositions and the signal mask: without this
+    the app would inherit Python's SIG_IGN for SIGPIPE and SIGXFSZ and
+    whatever the forking thread of boot blocked.
+    """
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    for sig in signal.valid_signals():
+        if sig in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        try:
+            if signal.getsignal(sig) is not signal.SIG_DFL:
+                signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass
 
 
 def setup_stdio(stdio):

@@ -620,3 +620,13 @@ def test_time_namespace_and_readonly_dev(run_ctr, busybox_rootfs):
     assert lines[0] != os.readlink("/proc/self/ns/time")
     assert lines[1] == "1,3"
     assert "Read-only file system" in lines[2]
+
+
+def test_signals_reset_for_the_app(run_ctr, busybox_rootfs):
+    # The test process (Python) ignores SIGPIPE and SIGXFSZ; the app must not.
+    spec = base_spec(args=["cat", "/proc/self/status"])
+    r = run_ctr(spec, busybox_rootfs)
+    assert r.wait() == 0
+    fields = dict(line.split(":\t", 1) for line in r.output().splitlines())
+    assert fields["SigIgn"] == "0" * 16
+    assert fields["SigBlk"] == "0" * 16
