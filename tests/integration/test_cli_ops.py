@@ -133,3 +133,22 @@ def test_exec_tty_proxy_and_process_file(pyrunsc, bundle_factory, test_dir):
     res = pyrunsc("exec", "--process", proc, cid)
     assert res.returncode == 9 and res.stdout == "from-file\n", res
     pyrunsc.ok("delete", "--force", cid)
+
+
+def test_pid_file_and_systemd_cgroup_path(pyrunsc, bundle_factory, test_dir):
+    """--pid-file holds the host pid of init; --systemd-cgroup takes runc's
+    slice:prefix:name and the container lands in <prefix>-<name>.scope."""
+    cid = pyrunsc.new_id("sd")
+
+    def edit(spec):
+        spec["linux"]["cgroupsPath"] = f"system.slice:pyrunsc-test:{cid}"
+    pid_file = os.path.join(test_dir, "init.pid")
+    pyrunsc.ok("--systemd-cgroup", "create", "--pid-file", pid_file,
+               "--bundle", bundle_factory(["sleep", "100"], edit=edit), cid)
+    with open(pid_file) as f:
+        pid = int(f.read())
+    assert pid == pyrunsc.ok("state", cid).json()["pid"]
+    with open(f"/proc/{pid}/cgroup") as f:
+        cgroups = f.read()
+    assert f"/system.slice/pyrunsc-test-{cid}.scope" in cgroups, cgroups
+    pyrunsc.ok("--systemd-cgroup", "delete", "--force", cid)
