@@ -13,18 +13,21 @@ import fcntl
 import logging
 import os
 import shutil
+import signal
 import socket
 import tempfile
 import termios
 import threading
 import tty
 
+from cli.commands import _util
 from runtime import console
 from runtime.errors import SandboxError
 
 log = logging.getLogger(__name__)
 
 ACCEPT_TIMEOUT = 30
+_THREAD_BLOCKED = set(_util.FORWARDED) | {signal.SIGCHLD, signal.SIGWINCH}
 
 
 class ConsoleProxy:
@@ -64,12 +67,19 @@ class ConsoleProxy:
         if os.isatty(self.stdin):
             self._saved = termios.tcgetattr(self.stdin)
             tty.setraw(self.stdin)
-        threading.Thread(target=self._copy, args=(self.stdin, self.master),
-                         name="pyrunsc-tty-in", daemon=True).start()
-        self._out = threading.Thread(target=self._copy,
-                                     args=(self.master, self.stdout),
-                                     name="pyrunsc-tty-out", daemon=True)
-        self._out.start()
+        # The copy threads never take the signals that the main thread
+        # waits for with sigwaitinfo (they inherit this mask).
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, _THREAD_BLOCKED)
+        try:
+            threading.Thread(target=self._copy,
+                             args=(self.stdin, self.master),
+                             name="pyrunsc-tty-in", daemon=True).start()
+            self._out = threading.Thread(target=self._copy,
+                                         args=(self.master, self.stdout),
+                                         name="pyrunsc-tty-out", daemon=True)
+            self._out.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
     def resize(self):
         """Give the pty the size of our terminal (SIGWINCH handler)."""
