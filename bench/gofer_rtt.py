@@ -20,10 +20,11 @@ from sentry.gofer import client as gc
 from sentry.gofer import proto as P
 
 
-def _serve(root, sock):
+def _serve(root, sock, other):
     pid = os.fork()
     if pid == 0:
         try:
+            other.close()
             gofer.serve_tree(root, sock)
         finally:
             os._exit(0)
@@ -46,7 +47,7 @@ def run(n):
     with open(os.path.join(root, "usr", "lib", "f"), "wb") as f:
         f.write(b"x" * 100)
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    pid = _serve(root, b)
+    pid = _serve(root, b, a)
     try:
         c = gc.Client(a)
         fs = gc.GoferFs(c)

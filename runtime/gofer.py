@@ -760,5 +760,3 @@ def main(bundle, sock_fd, spec_path=None, seccomp=True):
     log.debug("gofer: serving %s", bundle)
     srv.serve(sock)
     return 0
-
-

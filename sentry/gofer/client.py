@@ -302,7 +302,10 @@ class GoferFs:
                     raise _oserr(errno.ELOOP)
                 target, _ = split(r.link)
                 todo.extendleft(reversed(target + batch[k:]))
-                done = [] if r.link.startswith(b"/") else names[:len(done) + k - 1]
+                if r.link.startswith(b"/"):
+                    done = []
+                else:                    # the symlink's directory
+                    done = names[:len(done) + k - 1]
                 attr = None
                 continue
             done = names

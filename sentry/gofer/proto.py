@@ -70,7 +70,8 @@ Attr = collections.namedtuple(
 _ATTR = struct.Struct("<IQIIQQIQqIqIqIQQ")
 
 Statfs = collections.namedtuple(
-    "Statfs", "type bsize blocks bfree bavail files ffree namelen frsize flags")
+    "Statfs",
+    "type bsize blocks bfree bavail files ffree namelen frsize flags")
 _STATFS = struct.Struct("<10Q")
 
 Dirent = collections.namedtuple("Dirent", "ino off type name")
@@ -166,10 +167,33 @@ def _parts(fields):
     return tuple(parts)
 
 
+_FIXED_FMT = {"A": _ATTR.format[1:], "F": _STATFS.format[1:]}
+_GROUP = {"A": (Attr, len(Attr._fields)), "F": (Statfs, len(Statfs._fields))}
+
+
+def _fixed(fields):
+    """For a message of fixed size only (integers, Attr, Statfs): the
+    struct of its whole frame, and how to regroup the flat values into
+    fields (``None`` when they map one to one)."""
+    fmt, groups = "", []
+    for _, kind in fields:
+        if kind in _FIXED_FMT:
+            fmt += _FIXED_FMT[kind]
+            groups.append(_GROUP[kind])
+        elif len(kind) == 1 and kind in "BHIQq":
+            fmt += kind
+            groups.append(None)
+        else:
+            return None, None
+    regroup = groups if any(groups) else None
+    return struct.Struct("<IBH" + fmt), regroup
+
+
 def _define(mid, name, fields):
     cls = collections.namedtuple(name, [f for f, _ in fields])
     cls.ID = mid
     cls.PARTS = _parts(fields)
+    cls.FIXED, cls.REGROUP = _fixed(fields)
     cls.__repr__ = _short_repr
     TYPES[mid] = cls
     BY_NAME[name] = cls
@@ -225,6 +249,17 @@ def _enc_var(out, kind, v):
 
 def encode(msg, tag):
     """The frame of ``msg`` (a message instance) with ``tag``."""
+    fixed = msg.FIXED
+    if fixed is not None:
+        if msg.REGROUP is None:
+            return fixed.pack(fixed.size, msg.ID, tag, *msg)
+        flat = []
+        for v, g in zip(msg, msg.REGROUP):
+            if g is None:
+                flat.append(v)
+            else:
+                flat.extend(v)
+        return fixed.pack(fixed.size, msg.ID, tag, *flat)
     out = [b""]
     i = 0
     for part, n in msg.PARTS:
@@ -311,6 +346,26 @@ def decode(buf, msize=MAX_MSIZE):
     cls = TYPES.get(mid)
     if cls is None:
         raise ProtocolError(f"unknown message type {mid}")
+    fixed = cls.FIXED
+    if fixed is not None:
+        if n != fixed.size:
+            raise ProtocolError(f"{cls.__name__} of {n} bytes, not "
+                                f"{fixed.size}: field runs past the end"
+                                if n < fixed.size else
+                                f"{n - fixed.size} trailing bytes after "
+                                f"{cls.__name__}")
+        vals = fixed.unpack_from(buf, 0)
+        if cls.REGROUP is None:
+            return cls._make(vals[3:]), tag
+        out, i = [], 3
+        for g in cls.REGROUP:
+            if g is None:
+                out.append(vals[i])
+                i += 1
+            else:
+                out.append(g[0]._make(vals[i:i + g[1]]))
+                i += g[1]
+        return cls._make(out), tag
     off = HEADER.size
     vals = []
     try:

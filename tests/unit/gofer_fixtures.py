@@ -14,13 +14,16 @@ from runtime import gofer
 from sentry.gofer import client as gc
 
 
-def fork_server(root, socks, readonly=False):
+def fork_server(root, socks, readonly=False, close=()):
     """Fork a child serving ``root`` on each of ``socks`` (one thread per
-    connection); returns its pid.  The child exits when all are closed."""
+    connection); returns its pid.  The child closes ``close`` (the client
+    ends) and exits when all connections are closed."""
     pid = os.fork()
     if pid == 0:
         code = 0
         try:
+            for s in close:
+                s.close()
             root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY)
             srv = gofer.Server(root_fd, gofer.open_proc_fd(),
                                readonly=readonly)
@@ -47,7 +50,8 @@ def served(root, n=1, readonly=False):
     """Yield ``n`` client-side sockets connected to a forked server."""
     pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
              for _ in range(n)]
-    pid = fork_server(root, [b for _, b in pairs], readonly)
+    pid = fork_server(root, [b for _, b in pairs], readonly,
+                      [a for a, _ in pairs])
     for _, b in pairs:
         b.close()
     try:

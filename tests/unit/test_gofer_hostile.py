@@ -122,7 +122,8 @@ def test_record_larger_than_any_frame_closes(factory):
     s = versioned(factory)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
     try:
-        s.send(hdr(P.MAX_MSIZE + 100, P.Tclunk.ID) + b"\0" * (P.MAX_MSIZE + 93))
+        s.send(hdr(P.MAX_MSIZE + 100, P.Tclunk.ID) +
+               b"\0" * (P.MAX_MSIZE + 93))
     except OSError:
         pytest.fail("the kernel refused a record this size; pick a smaller")
     assert closed(s)
