@@ -152,3 +152,50 @@ def test_pid_file_and_systemd_cgroup_path(pyrunsc, bundle_factory, test_dir):
         cgroups = f.read()
     assert f"/system.slice/pyrunsc-test-{cid}.scope" in cgroups, cgroups
     pyrunsc.ok("--systemd-cgroup", "delete", "--force", cid)
+
+
+def test_run_console_on_a_real_terminal(pyrunsc, bundle_factory, test_dir):
+    """With the CLI on a terminal, the container's pty gets its size and
+    the output comes back through the proxy."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import subprocess
+    import termios
+    from conftest import runtime_env
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    cid = pyrunsc.new_id("term")
+    bundle = bundle_factory(["sh", "-c", "stty size; echo done"],
+                            terminal=True)
+    argv = pyrunsc.argv0 + ["--root", pyrunsc.root, "run", "--bundle",
+                            bundle, cid]
+    try:
+        p = subprocess.Popen(argv, stdin=slave, stdout=slave,
+                             stderr=subprocess.PIPE, env=runtime_env(),
+                             cwd=test_dir, start_new_session=True)
+        os.close(slave)
+        slave = -1
+        out = b""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if not select.select([master], [], [], 1)[0]:
+                continue
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+            if b"done" in out:
+                break
+        assert p.wait(60) == 0, p.stderr.read()
+        p.stderr.close()
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
+    text = out.decode(errors="replace").replace("\r\n", "\n")
+    assert "30 100\ndone" in text, text
