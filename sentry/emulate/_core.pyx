@@ -26,6 +26,7 @@ from libc.stdint cimport uint32_t, int64_t, uint64_t
 from sentry.includes.notify cimport *
 
 include "paths.pxi"
+include "creds.pxi"
 include "open.pxi"
 include "stat.pxi"
 include "access.pxi"
@@ -52,10 +53,20 @@ cdef void dispatch(Call *c) noexcept nogil:
     c.fd = -1
     c.fd_flags = 0
     c.slow = SLOW_OPEN
+    cdef int sw
     if c.nr < 0 or c.nr >= NSYSCALLS or TABLE[c.nr] == NULL:
         c.ret = -ENOSYS
         return
+    if TABLE[c.nr] == h_kernel:
+        c.action = ACT_CONTINUE
+        return
+    sw = enter_creds(c)
+    if sw < 0:
+        c.ret = sw              # the caller is gone; the answer is lost
+        return
     TABLE[c.nr](c)
+    if sw:
+        leave_creds()
 
 
 cdef bint is_trapped(int nr) noexcept nogil:

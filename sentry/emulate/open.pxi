@@ -92,7 +92,9 @@ cdef int o_path_fd(Call *c, int fd) noexcept nogil:
                    (O_DIRECTORY if S_ISDIR(st.st_mode) else 0))
         r = r if r >= 0 else -errno
         close(fd)
-        if r < 0:
+        if r == -EACCES:            # O_PATH needs no read permission
+            c.action = ACT_CONTINUE
+        elif r < 0:
             ret(c, r)
         return r
     close(fd)

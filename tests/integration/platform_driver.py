@@ -34,7 +34,7 @@ class Result:
 
 def run(name, argv, *, root="/", chroot=False, cwd=None, env=None,
         stdin=b"", timeout=60, strace=False, log=None, bpf=None,
-        pass_fds=None, setsid=False, on_start=None):
+        pass_fds=None, setsid=False, on_start=None, user=None):
     env = env if env is not None else {"PATH": "/usr/local/bin:/usr/bin:/bin",
                                        "HOME": "/", "LANG": "C.UTF-8"}
     exits = {}
@@ -75,6 +75,10 @@ def run(name, argv, *, root="/", chroot=False, cwd=None, env=None,
             if chroot:
                 os.chroot(root)
             os.chdir(cwd or "/")
+            if user is not None:
+                os.setgroups(list(user[2:]))
+                os.setgid(user[1])
+                os.setuid(user[0])
             if hook:
                 hook(cs)
             cs.close()

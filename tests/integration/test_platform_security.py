@@ -112,3 +112,50 @@ def test_denied_and_killed(name, deny_bin):
         assert lines[call] == str(syscalls.lookup(call).errno), (call, res)
     assert lines["int80"] == f"killed {signal.SIGSYS}"
     assert lines["x32"] == f"killed {signal.SIGSYS}"
+
+
+@pytest.fixture
+def open_tmp():
+    """A tmp dir that other users can reach (pytest's are 0700)."""
+    import shutil
+    import tempfile
+    d = tempfile.mkdtemp(prefix="pyrunsc-h1-cred-", dir="/tmp")
+    os.chmod(d, 0o755)
+    try:
+        yield __import__("pathlib").Path(d)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.mark.parametrize("name", PLATFORMS)
+def test_app_credentials(name, open_tmp):
+    """A non-root app gets its own permissions, not the sentry's."""
+    tmp_path = open_tmp
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    secret = tmp_path / "secret"
+    secret.write_text("s")
+    secret.chmod(0o600)
+    grp = tmp_path / "grp"
+    grp.write_text("g")
+    grp.chmod(0o640)
+    os.chown(grp, 0, 4242)
+    tmp_path.chmod(0o755)
+    script = (f"cat {secret}; echo r=$?; cat {grp}; echo; "
+              f"echo x > {tmp_path}/new; echo w=$?; "
+              f"echo y > {shared}/mine && stat -c '%u %g %a' {shared}/mine; "
+              f"mkdir {shared}/d && stat -c '%u %g %a' {shared}/d; "
+              f"chmod 777 {secret}; echo c=$?; test -r {secret}; echo t=$?; "
+              f"ls {tmp_path}/secret >/dev/null; echo l=$?; "
+              f"python3 -c 'import os; os.open(\"{secret}\", os.O_PATH); print(\"opath\")'")
+    res = {}
+    for run_as in ("native", name):
+        for p in shared.iterdir():
+            os.system(f"rm -rf {p}")
+        res[run_as] = driver.run(run_as, ["/bin/sh", "-c", script],
+                                 user=(65534, 65534, 4242))
+    assert (res[name].out, res[name].err.replace(b"sh: 1: ", b"")) == \
+        (res["native"].out, res["native"].err.replace(b"sh: 1: ", b"")), res
+    assert b"r=1" in res[name].out and b"t=1" in res[name].out
+    assert b"65534 65534 644" in res[name].out
