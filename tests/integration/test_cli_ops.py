@@ -163,7 +163,7 @@ def test_run_console_on_a_real_terminal(pyrunsc, bundle_factory, test_dir):
     import struct
     import subprocess
     import termios
-    from conftest import runtime_env
+    from tests.testlib import runtime_env
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
     cid = pyrunsc.new_id("term")

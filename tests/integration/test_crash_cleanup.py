@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import runtime_argv, runtime_env
+from tests.testlib import runtime_argv, runtime_env
 
 pytestmark = pytest.mark.skipif(
     "PYRUNSC_TEST_RUNTIME" in os.environ,

@@ -1,8 +1,8 @@
-"""The host-side leak check of tests/conftest.py finds what it looks for."""
+"""The host-side leak check (tests/testlib.py) finds what it looks for."""
 import os
 import subprocess
 
-import conftest
+from tests import testlib as conftest
 
 
 def test_leak_check_sees_processes_mounts_cgroups_and_files(test_dir):
