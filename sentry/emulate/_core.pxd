@@ -23,6 +23,8 @@ cdef enum:
     SLOW_CONNECT = 1    # c.fd: our dup of the app socket; c.tmp[:open_flags]
                         # the address
     NSYSCALLS = 512
+    NGROUPS_CACHE = 64
+    PIDFD_CACHE = 256
     PATH_BUF = 4096
     # Fs.mode: how a path that the kernel prints for an app fd relates to
     # the root: prefixed by the root's own path (same mount namespace,
@@ -59,6 +61,15 @@ ctypedef struct Call:
     int (*still_valid)(Call *c) noexcept nogil
     void *plat
     uint64_t cookie
+    # credentials this loop thread last switched to (creds.pxi), and a
+    # direct-mapped cache tid -> thread pidfd (0 = empty slot)
+    int cred_tid
+    uint32_t cred_uid
+    uint32_t cred_gid
+    int ngroups
+    uint32_t groups[NGROUPS_CACHE]
+    int pidfd_tid[PIDFD_CACHE]
+    int pidfd_fd[PIDFD_CACHE]
     # scratch, preallocated with the call
     char path[PATH_BUF + 1]
     char path2[PATH_BUF + 1]
@@ -69,6 +80,8 @@ ctypedef struct Call:
 ctypedef void (*handler_t)(Call *c) noexcept nogil
 
 cdef void dispatch(Call *c) noexcept nogil
+cdef void call_init(Call *c) noexcept nogil
+cdef void call_release(Call *c) noexcept nogil
 cdef bint is_trapped(int nr) noexcept nogil
 cdef int fs_init(Fs *fs, int root_fd, int mode) noexcept nogil
 cdef int strip_root(Fs *fs, const char *link, ssize_t n, char *out) noexcept nogil

@@ -31,14 +31,39 @@ cdef extern from *:
 cdef extern from "<sys/syscall.h>" nogil:
     long SYS_setfsuid, SYS_setfsgid, SYS_setgroups
 
-cdef enum:
-    NGROUPS_CACHE = 64
 
-# The credentials this thread last switched to.
-cdef int _cred_tid = -1
-cdef uint32_t _cred_uid = 0, _cred_gid = 0
-cdef int _ngroups = 0
-cdef uint32_t _groups[NGROUPS_CACHE]
+cdef void call_init(Call *c) noexcept nogil:
+    """Prepare a platform's preallocated Call (once per loop)."""
+    memset(c, 0, sizeof(Call))
+    c.cred_tid = -1
+
+
+cdef void call_release(Call *c) noexcept nogil:
+    """Close what the Call caches (the loop is done)."""
+    cdef int i
+    for i in range(PIDFD_CACHE):
+        if c.pidfd_tid[i]:
+            close(c.pidfd_fd[i])
+            c.pidfd_tid[i] = 0
+
+
+cdef int thread_pidfd(Call *c, bint fresh) noexcept nogil:
+    """A pidfd of thread c.tid, cached: a cached pidfd names one task, so a
+    reused tid shows up as ESRCH on use and ``fresh`` reopens it."""
+    cdef int slot = c.tid & (PIDFD_CACHE - 1)
+    cdef int fd
+    if c.pidfd_tid[slot] == c.tid and not fresh:
+        return c.pidfd_fd[slot]
+    if c.pidfd_tid[slot]:
+        close(c.pidfd_fd[slot])
+        c.pidfd_tid[slot] = 0
+    fd = <int>syscall(SYS_pidfd_open, c.tid, PIDFD_THREAD)
+    if fd < 0:
+        return -ESRCH
+    fcntl(fd, 2, 1)                     # F_SETFD FD_CLOEXEC
+    c.pidfd_tid[slot] = c.tid
+    c.pidfd_fd[slot] = fd
+    return fd
 
 
 cdef int read_groups(int tid, uint32_t *groups, int max) noexcept nogil:
@@ -77,29 +102,33 @@ cdef int read_groups(int tid, uint32_t *groups, int max) noexcept nogil:
 cdef int enter_creds(Call *c) noexcept nogil:
     """Take the caller's fs credentials: 1 switched, 0 root (nothing to
     do), -errno when the caller is gone."""
-    global _cred_tid, _cred_uid, _cred_gid, _ngroups
     cdef pyrunsc_pidfd_info info
     cdef int pidfd, r
-    pidfd = <int>syscall(SYS_pidfd_open, c.tid, PIDFD_THREAD)
+    pidfd = thread_pidfd(c, False)
     if pidfd < 0:
-        return -ESRCH
+        return pidfd
     memset(&info, 0, sizeof(info))
     info.mask = PYRUNSC_PIDFD_INFO_CREDS
     r = ioctl(pidfd, PYRUNSC_PIDFD_GET_INFO, &info)
-    close(pidfd)
-    if r < 0:
-        return -ESRCH
+    if r < 0:                           # a dead task: the tid may be reused
+        pidfd = thread_pidfd(c, True)
+        if pidfd < 0:
+            return pidfd
+        memset(&info, 0, sizeof(info))
+        info.mask = PYRUNSC_PIDFD_INFO_CREDS
+        if ioctl(pidfd, PYRUNSC_PIDFD_GET_INFO, &info) < 0:
+            return -ESRCH
     if info.fsuid == 0 and info.fsgid == 0:
         return 0
-    if c.tid != _cred_tid or info.fsuid != _cred_uid or info.fsgid != _cred_gid:
-        r = read_groups(c.tid, _groups, NGROUPS_CACHE)
+    if c.tid != c.cred_tid or info.fsuid != c.cred_uid or info.fsgid != c.cred_gid:
+        r = read_groups(c.tid, c.groups, NGROUPS_CACHE)
         if r < 0:
             return r
-        _ngroups = r
-        _cred_tid = c.tid
-        _cred_uid = info.fsuid
-        _cred_gid = info.fsgid
-    syscall(SYS_setgroups, _ngroups, _groups)
+        c.ngroups = r
+        c.cred_tid = c.tid
+        c.cred_uid = info.fsuid
+        c.cred_gid = info.fsgid
+    syscall(SYS_setgroups, c.ngroups, c.groups)
     syscall(SYS_setfsgid, info.fsgid)
     syscall(SYS_setfsuid, info.fsuid)
     return 1

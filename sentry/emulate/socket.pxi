@@ -37,12 +37,18 @@ cdef int app_socket(Call *c, int fd) noexcept nogil:
     cdef int pidfd, r
     if fd < 0:
         return -EBADF
-    pidfd = <int>syscall(SYS_pidfd_open, c.tid, PIDFD_THREAD)
+    pidfd = thread_pidfd(c, False)
     if pidfd < 0:
         return -ESRCH
     r = <int>syscall(SYS_pidfd_getfd, pidfd, fd, 0)
+    if r < 0 and errno == ESRCH:
+        pidfd = thread_pidfd(c, True)
+        if pidfd < 0:
+            return -ESRCH
+        r = <int>syscall(SYS_pidfd_getfd, pidfd, fd, 0)
     r = r if r >= 0 else -errno
-    close(pidfd)
+    if r >= 0:
+        fcntl(r, 2, 1)                  # F_SETFD FD_CLOEXEC
     return r
 
 

@@ -16,7 +16,8 @@ from libc.string cimport memset, strlen
 from libc.stdint cimport uint64_t, int64_t, intptr_t
 
 from sentry.includes.notify cimport *
-from sentry.emulate._core cimport (Call, Fs, dispatch, fs_init, ACT_RETURN,
+from sentry.emulate._core cimport (Call, Fs, dispatch, fs_init, call_init,
+                                   call_release, ACT_RETURN,
                                    ACT_CONTINUE, ACT_FD, ACT_SLOW, SLOW_OPEN,
                                    SLOW_CONNECT)
 
@@ -92,7 +93,7 @@ cdef class NotifyLoop:
         if self.wake < 0:
             raise OSError(errno, "eventfd")
         self.stopping = False
-        memset(&self.call, 0, sizeof(Call))
+        call_init(&self.call)
         self.call.still_valid = notif_valid
 
     def __init__(self, slow, trace=None):
@@ -170,6 +171,10 @@ cdef class NotifyLoop:
             self._take_pending()
             with nogil:
                 self._serve()
+        with nogil:
+            while self.nl:
+                self._drop(self.nl - 1)
+            call_release(&self.call)
 
     cdef void _serve(self) noexcept nogil:
         """Serve until the wake-up eventfd fires (add or stop)."""

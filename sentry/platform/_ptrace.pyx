@@ -19,7 +19,8 @@ from libc.stdlib cimport calloc, free
 from libc.stdint cimport uint64_t, int64_t, uint8_t
 
 from sentry.includes.notify cimport *
-from sentry.emulate._core cimport (Call, Fs, dispatch, fs_init, write_mem,
+from sentry.emulate._core cimport (Call, Fs, dispatch, fs_init, call_init,
+                                   call_release, write_mem,
                                    ACT_RETURN, ACT_CONTINUE, ACT_FD, ACT_SLOW,
                                    ACT_REWRITE)
 
@@ -83,7 +84,7 @@ cdef class PtraceLoop:
         if self.state == NULL or self.fsidx == NULL:
             raise MemoryError()
         self.wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)
-        memset(&self.call, 0, sizeof(Call))
+        call_init(&self.call)
         self.call.rewrite = True
         self.call.still_valid = NULL
         self.nfs = 0
@@ -193,6 +194,8 @@ cdef class PtraceLoop:
                 pfd.events = POLLIN
                 with nogil:
                     poll(&pfd, 1, -1)
+        with nogil:
+            call_release(&self.call)
 
     cdef _exited(self, int pid, int status):
         if self.on_exit is not None:
