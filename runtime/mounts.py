@@ -260,6 +260,8 @@ def prepare_rootfs(spec, bundle, rootfs, *, cgroup_paths=None, new_netns=True):
         _sys.mount(None, "/", None, _PROPAGATION[prop])
     except OSError as e:
         raise _merr("linux.rootfsPropagation", "setting", "/", e) from None
+    if _PROPAGATION[prop] & _sys.MS_SHARED:
+        _make_parent_private(rootfs)
     try:
         # pivot_root(2) needs the new root to be a mount point.  The host
         # root itself needs no bind (nor pivot_root): a path lookup of "/"
@@ -269,8 +271,6 @@ def prepare_rootfs(spec, bundle, rootfs, *, cgroup_paths=None, new_netns=True):
             _sys.mount(rootfs, rootfs, None, _sys.MS_BIND | _sys.MS_REC)
     except OSError as e:
         raise _merr("root.path", "binding", rootfs, e) from None
-    if _PROPAGATION[prop] & _sys.MS_SHARED:
-        _make_parent_private(rootfs)
     mounts = spec.get("mounts") or []
     for i, m in enumerate(mounts):
         mount_one(rootfs, bundle, m, f"mounts[{i}]", cgroup_paths=cgroup_paths,
@@ -301,29 +301,33 @@ def _is_dev(m):
 
 
 def _make_parent_private(rootfs):
-    # pivot_root(2): "new_root ... parent mount must not have shared
-    # propagation".
+    """Make the mount that holds ``rootfs`` private, before the rootfs is
+    bound on itself (as runc does for a shared rootfsPropagation).
+
+    "EINVAL: The propagation type of the parent mount of new_root and the
+    parent mount of the current root directory must not be MS_SHARED" -
+    pivot_root(2); a bind of a private mount is private too.
+    """
     best = "/"
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            mp = line.split()[4]
-            parent = os.path.dirname(rootfs)
-            if (parent == mp or parent.startswith(mp.rstrip("/") + "/")) \
-                    and len(mp) > len(best):
-                best = mp
-    _sys.mount(None, best, None, _sys.MS_PRIVATE)
+    for mp, _fstype, _root, _opts in _mountinfo():
+        if (rootfs == mp or rootfs.startswith(mp.rstrip("/") + "/")) \
+                and len(mp) > len(best):
+            best = mp
+    try:
+        _sys.mount(None, best, None, _sys.MS_PRIVATE)
+    except OSError as e:
+        raise _merr("linux.rootfsPropagation", "making private", best,
+                    e) from None
 
 
 def mount_one(rootfs, bundle, m, field, *, cgroup_paths=None, new_netns=True):
     """Mount one spec mount under ``rootfs`` (the destination resolved
     inside it)."""
     dest = m.get("destination")
-    if not dest or not isinstance(dest, str):
-        raise InvalidSpecError(f"{field}.destination", "is required")
-    if not dest.startswith("/"):
-        # "it MAY be a relative path, in which case it MUST be interpreted
-        # as relative to "/"" - runtime-spec config.md.
-        dest = "/" + dest
+    if not isinstance(dest, str) or not dest.startswith("/"):
+        # "This value MUST be an absolute path" - runtime-spec 1.0.2.
+        raise InvalidSpecError(f"{field}.destination",
+                               f"must be an absolute path, got {dest!r}")
     kind = mount_kind(m)
     opts = parse_options(m.get("options"), field)
     flags = opts.flags

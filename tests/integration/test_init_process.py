@@ -630,3 +630,25 @@ def test_signals_reset_for_the_app(run_ctr, busybox_rootfs):
     fields = dict(line.split(":\t", 1) for line in r.output().splitlines())
     assert fields["SigIgn"] == "0" * 16
     assert fields["SigBlk"] == "0" * 16
+
+
+def test_shared_rootfs_propagation_and_bind_propagation(run_ctr,
+                                                        busybox_rootfs):
+    host = tempfile.mkdtemp(prefix="pyrunsc-init-prop-")
+    try:
+        spec = base_spec()
+        spec["linux"]["rootfsPropagation"] = "shared"
+        spec["mounts"] += [
+            {"destination": "/data", "type": "bind", "source": host,
+             "options": ["rbind", "rshared"]},
+            {"destination": "/tmp/priv", "type": "bind", "source": host,
+             "options": ["rbind", "rprivate"]}]
+        code, out = run_sh(run_ctr, busybox_rootfs,
+                           "cat /proc/self/mountinfo", spec)
+        assert code == 0, out
+        opt = {line.split()[4]: line.split(" - ")[0].split()[6:]
+               for line in out.splitlines()}
+        assert any(o.startswith("shared:") for o in opt["/data"])
+        assert not any(o.startswith("shared:") for o in opt["/tmp/priv"])
+    finally:
+        shutil.rmtree(host)
