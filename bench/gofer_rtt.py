@@ -17,18 +17,25 @@ import time
 
 from runtime import gofer
 from sentry.gofer import client as gc
+from sentry.gofer._fast import FastConn
 from sentry.gofer import proto as P
 
 
-def _serve(root, sock, other):
+def _serve(root, socks, others):
     pid = os.fork()
     if pid == 0:
         try:
-            other.close()
-            gofer.serve_tree(root, sock)
+            for s in others:
+                s.close()
+            srv = gofer.Server(os.open(root, os.O_PATH | os.O_DIRECTORY),
+                               gofer.open_proc_fd())
+            srv.prepare_process()
+            for t in [srv.serve_in_thread(s) for s in socks]:
+                t.join()
         finally:
             os._exit(0)
-    sock.close()
+    for s in socks:
+        s.close()
     return pid
 
 
@@ -47,9 +54,11 @@ def run(n):
     with open(os.path.join(root, "usr", "lib", "f"), "wb") as f:
         f.write(b"x" * 100)
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    pid = _serve(root, b, a)
+    fa, fb = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    pid = _serve(root, [b, fb], [a, fa])
     try:
         c = gc.Client(a)
+        fast = FastConn(fa)
         fs = gc.GoferFs(c)
         fid = c.alloc()
         c.walk(c.root, [b"usr", b"lib", b"f"], fid)
@@ -69,15 +78,21 @@ def run(n):
              lambda: fs.stat("/usr/lib/f")),
             ("open+close /usr/lib/f (GoferFs: walk+open+clunk pipelined)",
              open_close_path),
-            ("version-free no-op (Tflush)", lambda: c.call(P.Tflush(0))),
+            ("no-op (Tflush)", lambda: c.call(P.Tflush(0))),
+            ("fast path (C, nogil): stat /usr/lib/f",
+             lambda: fast.stat("/usr/lib/f")),
+            ("fast path (C, nogil): open+close /usr/lib/f",
+             lambda: os.close(fast.open("/usr/lib/f", os.O_RDONLY))),
         ]
         for name, fn in cases:
             _time(fn, n // 10)                      # warm up
             mean, med = _time(fn, n)
             print(f"{name:62s} mean {mean:7.1f} us  median {med:7.1f} us")
         c.close()
+        fast.close()
     finally:
         a.close()
+        fa.close()
         os.waitpid(pid, 0)
         shutil.rmtree(root)
 
