@@ -71,14 +71,16 @@ def profile(col, ws, test, seconds=3.0):
     runner.start()
     try:
         pids = []
+        root = ws.root_dir(col.name)
         for _ in range(150):
             time.sleep(0.2)
-            pids = procmem.runtime_pids(ws.root_dir(col.name), ws.driver)
-            if pids:
+            pids = procmem.runtime_pids(root, ws.driver)
+            # The app is running once a process beyond the runtime's exists.
+            if pids and len(procmem.runtime_pids(root, None)) > len(pids):
                 break
         if not pids:
             return {"error": "no runtime process found"}
-        time.sleep(1.0)  # past start-up and the first calibration batches
+        time.sleep(0.5)  # past the first calibration batches
         fd, out = tempfile.mkstemp(prefix="pyspy-", dir=ws.base)
         os.close(fd)
         cmd = ["py-spy", "record", "--native", "--subprocesses", "-r", "250",
