@@ -92,7 +92,22 @@ def measure(args):
     data = res.to_json()
     data["meta"]["machine"] = machine.describe()
     data["meta"]["command"] = "python3 -m bench " + " ".join(sys.argv[1:])
+    data["meta"]["pyrunsc_commit"] = _commit()
     return data
+
+
+def _commit():
+    """The checkout's commit, marked when the tree has local changes."""
+    try:
+        head = subprocess.run(["git", "-C", REPO, "rev-parse", "--short",
+                               "HEAD"], capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain",
+                                "--untracked-files=no"], capture_output=True,
+                               text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+    return (head or "?") + (" with local changes" if dirty else "")
 
 
 def main(argv=None):

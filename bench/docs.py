@@ -125,6 +125,7 @@ def write(data, path, has_chart=True):
         f"({meta.get('reps', '?')} repetitions"
         + (", quick mode: 20 ms batches" if meta.get("quick") else "")
         + f"), {meta.get('started', '?')} – {meta.get('finished', '?')}",
+        f"- pyrunsc checkout: {meta.get('pyrunsc_commit', '?')}",
         f"- Load average (1 min) at start / end: "
         f"{meta.get('loadavg_start', '?')} / {meta.get('loadavg_end', '?')} "
         f"on {meta.get('machine', {}).get('cpus', '?')} CPUs — the machine "
