@@ -733,13 +733,17 @@ def setup_root(spec, bundle):
     return proc_fd
 
 
-def main(bundle, sock_fd, spec_path=None, seccomp=True):
+def main(bundle, sock_fds, spec_path=None, seccomp=True):
     """The ``pyrunsc gofer`` process: serve the container of ``bundle`` on
-    the SOCK_SEQPACKET socket ``sock_fd`` until the sentry closes it.
+    each SOCK_SEQPACKET socket of ``sock_fds`` (an fd or a list of fds: one
+    per sentry connection, e.g. the Python client's and the fast path's)
+    until the sentry closes them all.
 
     ``spec_path`` defaults to ``<bundle>/config.json``.  Returns the exit
-    status (0 when the connection ended); setup failures raise GoferError.
+    status (0 when the connections ended); setup failures raise GoferError.
     """
+    if isinstance(sock_fds, int):
+        sock_fds = [sock_fds]
     try:
         # the CLI validated the spec; the gofer reads root and mounts only
         if spec_path is None:
@@ -751,12 +755,15 @@ def main(bundle, sock_fd, spec_path=None, seccomp=True):
         root_fd = os.open("/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         srv = Server(root_fd, proc_fd)
         srv.prepare_process()
-        sock = socket.socket(fileno=sock_fd)
+        socks = [socket.socket(fileno=fd) for fd in sock_fds]
         plan.apply()
     except errors.SandboxError:
         raise
     except (OSError, ValueError) as e:
         raise errors.GoferError(f"gofer setup: {e}") from None
-    log.debug("gofer: serving %s", bundle)
-    srv.serve(sock)
+    log.debug("gofer: serving %s on %d connections", bundle, len(socks))
+    threads = [srv.serve_in_thread(s) for s in socks[1:]]
+    srv.serve(socks[0])
+    for t in threads:
+        t.join()
     return 0

@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from sentry.gofer import client as gc
+from sentry.gofer._fast import FastConn
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -52,24 +53,54 @@ def bundle(tmp_path):
 
 
 @pytest.fixture
-def gofer(bundle):
-    """``(GoferFs, Popen)`` of a gofer serving ``bundle``."""
+def gofer2(bundle):
+    """``(GoferFs, FastConn, Popen)``: a gofer serving ``bundle`` on two
+    connections, one for the Python client and one for the fast path."""
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    fa, fb = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     code = ("import sys; from runtime import gofer; "
-            "sys.exit(gofer.main(sys.argv[1], int(sys.argv[2])))")
+            "sys.exit(gofer.main(sys.argv[1], "
+            "[int(x) for x in sys.argv[2:]]))")
     p = subprocess.Popen([sys.executable, "-c", code, str(bundle),
-                          str(b.fileno())], pass_fds=[b.fileno()], cwd=REPO)
+                          str(b.fileno()), str(fb.fileno())],
+                         pass_fds=[b.fileno(), fb.fileno()], cwd=REPO)
     b.close()
-    c = None
+    fb.close()
+    c = fast = None
     try:
         c = gc.Client(a)
-        yield gc.GoferFs(c), p
+        fast = FastConn(fa)
+        yield gc.GoferFs(c), fast, p
     finally:
         if c is not None:
             c.close()
+        if fast is not None:
+            fast.close()
         a.close()
+        fa.close()
         p.kill()
         p.wait()
+
+
+@pytest.fixture
+def gofer(gofer2):
+    """``(GoferFs, Popen)`` of a gofer serving ``bundle``."""
+    fs, _, p = gofer2
+    yield fs, p
+
+
+def test_fast_path_connection_is_served_too(gofer2, bundle):
+    fs, fast, p = gofer2
+    fd = fast.open("/mnt/rw/data", os.O_RDONLY)
+    assert os.read(fd, 10) == b"bound\n"
+    os.close(fd)
+    assert fast.stat("/etc/hostname").size == 4
+    with pytest.raises(OSError) as e:
+        fast.open("/etc/new", os.O_CREAT | os.O_WRONLY, 0o644)
+    assert e.value.errno == errno.EROFS
+    fast.close()                      # one connection ends, the other stays
+    assert fs.stat("/mnt/ro/x").size == 3
+    assert p.poll() is None
 
 
 def errno_of(fn, *a):
@@ -138,6 +169,14 @@ def test_host_mount_table_is_untouched(gofer, bundle):
     fs.stat("/mnt/rw/data")
     with open("/proc/self/mountinfo") as f:
         assert str(bundle) not in f.read()
+
+
+def test_gofer_exits_when_the_sentry_hangs_up(gofer2):
+    fs, fast, p = gofer2
+    fs.stat("/")
+    fs.c.close()
+    fast.close()
+    assert p.wait(timeout=30) == 0
 
 
 def test_gofer_death_gives_eio(gofer):
