@@ -82,6 +82,8 @@ ctypedef void (*handler_t)(Call *c) noexcept nogil
 cdef void dispatch(Call *c) noexcept nogil
 cdef void call_init(Call *c) noexcept nogil
 cdef void call_release(Call *c) noexcept nogil
+cdef int enter_creds(Call *c) noexcept nogil
+cdef void leave_creds() noexcept nogil
 cdef bint is_trapped(int nr) noexcept nogil
 cdef int fs_init(Fs *fs, int root_fd, int mode) noexcept nogil
 cdef int strip_root(Fs *fs, const char *link, ssize_t n, char *out) noexcept nogil

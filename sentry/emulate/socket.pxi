@@ -95,6 +95,47 @@ cdef int unix_connect_addr(int target, char *sun) noexcept nogil:
                                        "/proc/self/fd/%d", target)
 
 
+cdef bint privileged_port(Call *c) noexcept nogil:
+    """An inet bind below port 1024 by an app without CAP_NET_BIND_SERVICE
+    (the sentry binds with its own capabilities: check the app's, from
+    CapEff in /proc/<tid>/status - only for this rare case)."""
+    cdef unsigned short fam, port
+    cdef char proc[64]
+    cdef char buf[4096]
+    cdef int fd
+    cdef ssize_t n
+    cdef char *p
+    cdef uint64_t caps = 0
+    memcpy(&fam, c.tmp, 2)
+    if fam != 2 and fam != 10:          # AF_INET, AF_INET6
+        return False
+    port = ((<unsigned char>c.tmp[2]) << 8) | (<unsigned char>c.tmp[3])
+    if port == 0 or port >= 1024:
+        return False
+    snprintf(proc, sizeof(proc), "/proc/%d/status", c.tid)
+    fd = openat(-1, proc, O_RDONLY | O_CLOEXEC)
+    if fd < 0:
+        return True
+    n = read(fd, buf, sizeof(buf) - 1)
+    close(fd)
+    if n <= 0:
+        return True
+    buf[n] = 0
+    p = strstr(buf, "CapEff:\t")
+    if p == NULL:
+        return True
+    p += 8
+    while True:
+        if 48 <= p[0] <= 57:
+            caps = caps * 16 + (p[0] - 48)
+        elif 97 <= p[0] <= 102:
+            caps = caps * 16 + (p[0] - 87)
+        else:
+            break
+        p += 1
+    return not (caps & (1 << 10))       # CAP_NET_BIND_SERVICE
+
+
 cdef void do_connect(Call *c, bint is_bind) noexcept nogil:
     cdef int kind = 0, sock, target, r, len, fl, pfd
     cdef const char *last
@@ -112,6 +153,10 @@ cdef void do_connect(Call *c, bint is_bind) noexcept nogil:
         ret(c, sock)
         return
     if r == 0:
+        if is_bind and privileged_port(c):
+            close(sock)
+            ret(c, -EACCES)
+            return
         if is_bind:
             r = bind(sock, <sockaddr *>c.tmp, <unsigned int>c.args[2])
         else:

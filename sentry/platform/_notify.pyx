@@ -13,11 +13,12 @@ for the rare handlers that need Python (a FIFO's blocking open).
 
 from libc.errno cimport errno, EINTR, ENOENT, ESRCH
 from libc.string cimport memset, strlen
+from libc.stdlib cimport malloc, free
 from libc.stdint cimport uint64_t, int64_t, intptr_t
 
 from sentry.includes.notify cimport *
 from sentry.emulate._core cimport (Call, Fs, dispatch, fs_init, call_init,
-                                   call_release, ACT_RETURN,
+                                   call_release, enter_creds, leave_creds, ACT_RETURN,
                                    ACT_CONTINUE, ACT_FD, ACT_SLOW, SLOW_OPEN,
                                    SLOW_CONNECT)
 
@@ -248,7 +249,7 @@ cdef class NotifyLoop:
                           c.tmp[:c.open_flags])
             else:
                 self.slow(self, listener, c.cookie, "open", c.fs.root_fd,
-                          <bytes>c.rel, c.open_flags, c.args[3])
+                          <bytes>c.rel, c.open_flags, c.args[3], c.tid)
         except BaseException:
             send_resp(listener, c.cookie, -5, 0)        # EIO: a sentry bug
             raise
@@ -282,19 +283,32 @@ def blocking_connect(int fd, bytes addr):
     return r
 
 
-def blocking_open(int root_fd, bytes rel, int flags, int mode):
+def blocking_open(int root_fd, bytes rel, int flags, int mode, int tid):
     """openat2 inside ``root_fd`` without the GIL (a FIFO waits for its
-    peer); returns the fd or -errno."""
+    peer), with the credentials of app thread ``tid``; the fd or -errno."""
     cdef open_how how
     cdef const char *p = rel
-    cdef int fd
+    cdef int fd, sw
+    cdef Call *c = <Call *>malloc(sizeof(Call))
+    if c == NULL:
+        raise MemoryError()
+    call_init(c)
+    c.tid = tid
     how.flags = flags | O_CLOEXEC
     how.mode = mode
     how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS
     with nogil:
         unshare(CLONE_FS)       # this worker's own umask: the app's applies
         umask(0)
-        fd = <int>syscall(SYS_openat2, root_fd, p, &how, sizeof(how))
-        if fd < 0:
-            fd = -errno
+        sw = enter_creds(c)
+        if sw < 0:
+            fd = sw
+        else:
+            fd = <int>syscall(SYS_openat2, root_fd, p, &how, sizeof(how))
+            if fd < 0:
+                fd = -errno
+            if sw:
+                leave_creds()
+        call_release(c)
+    free(c)
     return fd

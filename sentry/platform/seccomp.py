@@ -75,12 +75,12 @@ def _slow(loop, listener, nid, kind, *args):
             finally:
                 os.close(sock)
     else:
-        root_fd, rel, flags, mode = args
+        root_fd, rel, flags, mode, tid = args
         root = os.dup(root_fd)
 
         def run():
             try:
-                fd = _notify.blocking_open(root, rel, flags, mode)
+                fd = _notify.blocking_open(root, rel, flags, mode, tid)
             finally:
                 os.close(root)
             if fd < 0:

@@ -159,3 +159,16 @@ def test_app_credentials(name, open_tmp):
         (res["native"].out, res["native"].err.replace(b"sh: 1: ", b"")), res
     assert b"r=1" in res[name].out and b"t=1" in res[name].out
     assert b"65534 65534 644" in res[name].out
+
+
+@pytest.mark.parametrize("name", PLATFORMS)
+def test_privileged_port_needs_capability(name):
+    code = ("import socket, errno\n"
+            "s = socket.socket()\n"
+            "try:\n s.bind(('127.0.0.1', 1000)); print('bound')\n"
+            "except OSError as e:\n print(errno.errorcode[e.errno])\n")
+    res = {}
+    for run_as in ("native", name):
+        res[run_as] = driver.run(run_as, ["/usr/bin/python3", "-c", code],
+                                 user=(65534, 65534))
+    assert res[name].out == res["native"].out == b"EACCES\n", res
