@@ -11,7 +11,6 @@ Preconditions: the caller is a child subreaper, and it reaps the exec'd
 process itself (boot's reaper): ``spawn_exec`` never waits for it.
 """
 import os
-import socket
 
 from runtime import console, control
 from runtime import process as proc
@@ -28,8 +27,11 @@ class ExecHandle(InitHandle):
 
 
 def spawn_exec(init_pid, spec, process, *, stdio=(0, 1, 2), console_fd=None,
-               cgroup_procs=(), child_hook=None):
+               cgroup_procs=(), child_hook=None, extra_fds=()):
     """Start ``process`` in the container whose init is ``init_pid``.
+
+    ``stdio`` become the process's 0, 1, 2 and ``extra_fds`` its 3, 4, ...
+    (runc's --preserve-fds); the caller keeps and closes its own copies.
 
     Returns once the host pid is known; later failures of the child arrive
     as an ``error`` message on ``recv()``, its exec as EOF.
@@ -37,15 +39,19 @@ def spawn_exec(init_pid, spec, process, *, stdio=(0, 1, 2), console_fd=None,
     prep = proc.Prepared(spec, process)
     if process.get("terminal") and console_fd is None:
         raise InvalidSpecError("process.terminal", "needs a console socket")
-    parent, child = socket.socketpair(socket.AF_UNIX,
-                                      socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    floor = 3 + len(extra_fds)
+    parent, child = proc.sync_pair(floor)
+    if console_fd is not None:
+        console_fd = proc.lift_fd(console_fd, floor)
     pid = os.fork()
     if pid == 0:
         parent.close()
         proc.child_main(child, lambda: _intermediate(
             init_pid, prep, process, child, stdio, console_fd,
-            list(cgroup_procs), child_hook))
+            list(cgroup_procs), child_hook, list(extra_fds)))
     child.close()
+    if console_fd is not None:
+        os.close(console_fd)
     h = ExecHandle(parent, pid)
     try:
         msg = h.recv()
@@ -85,12 +91,11 @@ def namespaces_to_join(init_pid, ns_dir="/proc"):
 
 
 def _intermediate(init_pid, prep, process, sock, stdio, console_fd,
-                  cgroup_procs, child_hook):
+                  cgroup_procs, child_hook, extra_fds):
     proc.Stage.name = "namespaces"
     proc.reset_signals()
-    proc.setup_stdio(stdio)
     keep = {sock.fileno()} | ({console_fd} if console_fd is not None else set())
-    proc.close_other_fds(keep)
+    proc.setup_fds(stdio, extra_fds, keep)
     fds = []
     for name, path in namespaces_to_join(init_pid):
         try:

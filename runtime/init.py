@@ -17,7 +17,6 @@ start+state → startContainer hooks → process.  Any failure is reported as
 """
 import logging
 import os
-import socket
 
 from runtime import console, control, hooks
 from runtime import mounts
@@ -137,9 +136,11 @@ class InitHandle:
 
 
 def spawn_init(spec, bundle, cid, *, stdio=(0, 1, 2), console_fd=None,
-               child_hook=None, netns_path=None):
+               child_hook=None, netns_path=None, extra_fds=()):
     """Fork the container's init; return its InitHandle at once.
 
+    ``stdio`` become the app's 0, 1, 2 and ``extra_fds`` its 3, 4, ...
+    (runc's --preserve-fds); the caller keeps and closes its own copies.
     Spec errors found before forking raise InvalidSpecError here; later
     failures arrive as ``error`` messages.
     """
@@ -162,16 +163,20 @@ def spawn_init(spec, bundle, cid, *, stdio=(0, 1, 2), console_fd=None,
             raise InvalidSpecError(field, "needs a new uts namespace")
     for key in ((spec.get("linux") or {}).get("sysctl") or {}):
         proc.check_sysctl(key, new)
-    parent, child = socket.socketpair(socket.AF_UNIX,
-                                      socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    floor = 3 + len(extra_fds)
+    parent, child = proc.sync_pair(floor)
+    if console_fd is not None:
+        console_fd = proc.lift_fd(console_fd, floor)
     log.debug("cid=%s spawning init, namespaces %s", cid, plan)
     pid = os.fork()
     if pid == 0:
         parent.close()
         proc.child_main(child, lambda: _intermediate(
             spec, bundle, rootfs, plan, child, stdio, console_fd, child_hook,
-            prep))
+            prep, list(extra_fds)))
     child.close()
+    if console_fd is not None:
+        os.close(console_fd)
     return InitHandle(parent, pid)
 
 
@@ -190,12 +195,11 @@ def _open_ns(plan):
 
 
 def _intermediate(spec, bundle, rootfs, plan, sock, stdio, console_fd,
-                  child_hook, prep):
+                  child_hook, prep, extra_fds):
     proc.Stage.name = "namespaces"
     proc.reset_signals()
-    proc.setup_stdio(stdio)
     keep = {sock.fileno()} | ({console_fd} if console_fd is not None else set())
-    proc.close_other_fds(keep)
+    proc.setup_fds(stdio, extra_fds, keep)
     # Join the given namespaces (mount last: it changes what paths mean),
     # then create the new ones; the cgroup one waits until init is in its
     # cgroup.

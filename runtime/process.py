@@ -10,9 +10,11 @@ Also here: the child's error reporting (``child_main``), the PATH lookup,
 rlimit and sysctl validation.  The pure parts are unit-tested without root
 in tests/unit/test_process.py.
 """
+import fcntl
 import os
 import resource
 import signal
+import socket
 
 from runtime import caps as capsmod
 from runtime import control
@@ -82,10 +84,10 @@ def expect(sock, *types):
 
 
 def close_other_fds(keep):
-    """Mark every fd above 2 that is not in ``keep`` close-on-exec."""
+    """Mark every fd that is not in ``keep`` close-on-exec."""
     for name in os.listdir("/proc/self/fd"):
         fd = int(name)
-        if fd > 2 and fd not in keep:
+        if fd not in keep:
             try:
                 os.set_inheritable(fd, False)
             except OSError:
@@ -110,13 +112,35 @@ def reset_signals():
             pass
 
 
-def setup_stdio(stdio):
-    """dup2 the parent's ``stdio`` fds onto 0, 1, 2 (overlaps allowed)."""
-    high = [os.dup(fd) if fd is not None and fd >= 0 else -1 for fd in stdio]
+def sync_pair(floor=3):
+    """The parent/child sync socketpair; the child's end sits at or above
+    ``floor`` so that the fds the child puts at 0.. never clobber it."""
+    parent, child = socket.socketpair(socket.AF_UNIX,
+                                      socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    if child.fileno() < floor:
+        high = fcntl.fcntl(child.fileno(), fcntl.F_DUPFD_CLOEXEC, floor)
+        child.close()
+        child = socket.socket(fileno=high)
+    return parent, child
+
+
+def lift_fd(fd, floor):
+    """A close-on-exec duplicate of ``fd`` numbered at least ``floor``."""
+    return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, floor)
+
+
+def setup_fds(stdio, extra_fds, keep):
+    """In the child: ``stdio`` onto 0, 1, 2 and ``extra_fds`` onto 3, 4, ...
+    (runc's --preserve-fds), overlaps allowed; every other fd except
+    ``keep`` (all numbered above them) becomes close-on-exec."""
+    n = 3 + len(extra_fds)
+    src = list(stdio) + list(extra_fds)
+    high = [lift_fd(fd, n) if fd is not None and fd >= 0 else -1 for fd in src]
     for i, fd in enumerate(high):
         if fd >= 0:
             os.dup2(fd, i, inheritable=True)
             os.close(fd)
+    close_other_fds(set(keep) | set(range(n)))
 
 
 def env_value(env, key):

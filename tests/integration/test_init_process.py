@@ -97,12 +97,13 @@ def base_spec(root="rootfs", args=("true",), readonly=True):
 class Run:
     """One container driven through the sync protocol; always cleaned up."""
 
-    def __init__(self, spec, bundle, console_fd=None):
+    def __init__(self, spec, bundle, console_fd=None, extra_fds=()):
         self.r, w = os.pipe2(os.O_CLOEXEC)
         devnull = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
         try:
             self.h = init.spawn_init(spec, bundle, "t1", stdio=(devnull, w, w),
-                                     console_fd=console_fd)
+                                     console_fd=console_fd,
+                                     extra_fds=extra_fds)
         finally:
             os.close(w)
             os.close(devnull)
@@ -151,8 +152,9 @@ class Run:
 def run_ctr():
     runs = []
 
-    def go(spec, bundle, start=True, console_fd=None, on_pid=None):
-        r = Run(spec, bundle, console_fd)
+    def go(spec, bundle, start=True, console_fd=None, on_pid=None,
+           extra_fds=()):
+        r = Run(spec, bundle, console_fd, extra_fds)
         runs.append(r)
         r.create(on_pid)
         if start:
@@ -652,3 +654,26 @@ def test_shared_rootfs_propagation_and_bind_propagation(run_ctr,
         assert not any(o.startswith("shared:") for o in opt["/tmp/priv"])
     finally:
         shutil.rmtree(host)
+
+
+def test_extra_fds_preserved(run_ctr, busybox_rootfs):
+    # Two pipes become fds 3 and 4 of the app (runc's --preserve-fds); no
+    # other fd of the test process leaks into it.
+    rd1, wr1 = os.pipe2(os.O_CLOEXEC)
+    rd2, wr2 = os.pipe2(os.O_CLOEXEC)
+    try:
+        spec = base_spec(args=["sh", "-c", "echo three >&3; echo four >&4; "
+                                           "ls /proc/self/fd"])
+        try:
+            r = run_ctr(spec, busybox_rootfs, extra_fds=(wr1, wr2))
+        finally:
+            os.close(wr1)
+            os.close(wr2)
+        assert r.wait() == 0
+        assert os.read(rd1, 100) == b"three\n"
+        assert os.read(rd2, 100) == b"four\n"
+        # ls itself holds one more fd (its directory) besides 0-4.
+        assert len(r.output().split()) == 6
+    finally:
+        os.close(rd1)
+        os.close(rd2)
