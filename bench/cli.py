@@ -47,7 +47,8 @@ def parse_args(argv):
                         "(default 10, --quick 3)")
     p.add_argument("--quick", action="store_true",
                    help="short batches, 3 repetitions, no 20-container "
-                        "density unless named in --tests (a couple of minutes)")
+                        "density unless named in --tests (a couple of "
+                        "minutes)")
     p.add_argument("--out", default=os.path.join(REPO, "bench", "results"),
                    help="results parent dir (a timestamped dir is made in it)")
     p.add_argument("--write-docs", action="store_true",

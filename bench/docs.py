@@ -105,8 +105,8 @@ def write(data, path, has_chart=True):
     meta = data["meta"]
     cols = data["columns"]
     versions = "\n".join(
-        f"  - `{c}`: {i['version'] or '—'}" + ("" if i["measured"]
-                                              else f" — not measured: {i['note']}")
+        f"  - `{c}`: {i['version'] or '—'}"
+        + ("" if i["measured"] else f" — not measured: {i['note']}")
         for c, i in cols.items())
     pyrunsc_ran = any(cols.get(c, {}).get("measured") for c in report.PYRUNSC)
     status = "" if pyrunsc_ran else (
@@ -150,7 +150,9 @@ def write(data, path, has_chart=True):
 
 def _reading(data):
     """A few sentences on what this run shows about the comparison columns."""
-    m = lambda t, c: report.median_of(data, t, c)
+    def m(test, column):
+        return report.median_of(data, test, column)
+
     lines = ["## Reading the numbers\n"]
     g = {c: m("getpid", c) for c in data["columns"]}
     nat = g.get("native")
@@ -182,8 +184,12 @@ def _reading(data):
 
 def _pyrunsc_gaps(data):
     """Where pyrunsc's time goes, measured against the C floors."""
-    m = lambda t, c: report.median_of(data, t, c)
-    f = lambda k: report.floor_of(data, k)
+    def m(test, column):
+        return report.median_of(data, test, column)
+
+    def f(key):
+        return report.floor_of(data, key)
+
     out = []
     for c in report.PYRUNSC:
         if not data["columns"].get(c, {}).get("measured"):
@@ -198,7 +204,8 @@ def _pyrunsc_gaps(data):
         v, nat = m("getpid", c), m("getpid", "native")
         if v and nat:
             parts.append(f"allowed getpid {v / nat:,.2f}× native")
-        failed = sorted({e["test"] for e in data["errors"] if e["column"] == c})
+        failed = sorted({e["test"] for e in data["errors"]
+                         if e["column"] == c})
         if failed:
             parts.append("failed: " + ", ".join(failed))
         if parts:

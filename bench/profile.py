@@ -38,7 +38,8 @@ def _name(frame):
 
 
 def summarize(raw_text, top=8):
-    """py-spy raw (folded) output -> {samples, sentry_samples, leaf, sentry}."""
+    """py-spy raw (folded) output -> {samples, sentry_samples, leaf,
+    sentry}: the last two as [(name, % of sentry samples)]."""
     total = kept = 0
     leaf = collections.Counter()
     inner = collections.Counter()
@@ -56,8 +57,13 @@ def summarize(raw_text, top=8):
         kept += n
         leaf[frames[-1][0]] += n
         inner[sentry[-1]] += n
-    share = lambda c: [(k, round(100.0 * v / kept, 1))
-                       for k, v in c.most_common(top)] if kept else []
+
+    def share(counter):
+        if not kept:
+            return []
+        return [(k, round(100.0 * v / kept, 1))
+                for k, v in counter.most_common(top)]
+
     return {"samples": total, "sentry_samples": kept,
             "leaf": share(leaf), "sentry": share(inner)}
 

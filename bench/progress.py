@@ -37,4 +37,5 @@ class Progress:
         if self.enabled and self.tty:
             sys.stderr.write("\r\033[K")
         if self.enabled:
-            sys.stderr.write(f"bench: finished in {time.monotonic() - self.t0:.0f}s\n")
+            took = time.monotonic() - self.t0
+            sys.stderr.write(f"bench: finished in {took:.0f}s\n")

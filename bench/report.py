@@ -94,12 +94,14 @@ def markdown(data):
                        + " | ".join(cell(data, t, c) for c in cols) + " |")
         out.append("")
     if data["floors"]:
-        out.append("### Floors (C reference programs on the host, ns per call)\n")
+        out.append("### Floors (C reference programs on the host, "
+                   "ns per call)\n")
         out.append("| floor | median (min–max) |")
         out.append("|---|---|")
         for key in sorted(data["floors"]):
             v = data["floors"][key]
-            out.append(f"| {key} | {med(v):,.0f} ({min(v):,.0f}–{max(v):,.0f}) |")
+            out.append(f"| {key} | {med(v):,.0f} "
+                       f"({min(v):,.0f}–{max(v):,.0f}) |")
         out.append("")
     skipped = {c: i["note"] for c, i in data["columns"].items()
                if not i["measured"]}
@@ -130,20 +132,23 @@ def _ratio(a, b):
 def targets(data):
     """[(target, status, detail)]; status is met / not met / not measured."""
     cols = set(columns_measured(data))
-    m = lambda t, c: median_of(data, t, c) if c in cols else None
+
+    def m(test, column):
+        return median_of(data, test, column) if column in cols else None
+
     rows = []
 
     def verdict(text, checks):
         """checks: [(label, value, limit)]; value None = not measured."""
-        measured = [(l, v, lim) for l, v, lim in checks if v is not None]
+        measured = [(lab, v, lim) for lab, v, lim in checks if v is not None]
         if not measured:
             rows.append((text, "not measured",
                          "the pyrunsc (or comparison) cells it needs are "
                          "missing: not run or failed in this run"))
             return
         ok = all(v <= lim for _, v, lim in measured)
-        detail = "; ".join(f"{l}: {v:.2f} (limit {lim:g})"
-                           for l, v, lim in measured)
+        detail = "; ".join(f"{lab}: {v:.2f} (limit {lim:g})"
+                           for lab, v, lim in measured)
         if len(measured) < len(checks):
             detail += "; some columns not measured"
         rows.append((text, "met" if ok else "not met", detail))
@@ -217,10 +222,13 @@ def profiles_markdown(data):
         for test, prof in tests.items():
             label = suite.LABELS.get(test, test)
             if "error" in prof:
-                out.append(f"- `{col}` / {label}: no profile ({prof['error']})")
+                out.append(f"- `{col}` / {label}: no profile "
+                           f"({prof['error']})")
                 continue
-            fmt = lambda rows: ", ".join(f"{name} {pct:g}%"
-                                         for name, pct in rows[:6])
+
+            def fmt(rows):
+                return ", ".join(f"{name} {pct:g}%" for name, pct in rows[:6])
+
             out.append(f"- `{col}` / {label} ({prof['sentry_samples']} of "
                        f"{prof['samples']} samples in the sentry):\n"
                        f"  - innermost: {fmt(prof['leaf'])}\n"

@@ -143,8 +143,9 @@ class OciRuntime(Runtime):
 
     def version(self):
         try:
-            p = subprocess.run(self.command + ["--version"], capture_output=True,
-                               text=True, timeout=20, env=self.env)
+            p = subprocess.run(self.command + ["--version"],
+                               capture_output=True, text=True, timeout=20,
+                               env=self.env)
             if p.returncode:
                 return "?"
             return p.stdout.strip().splitlines()[0]
@@ -183,7 +184,8 @@ class OciRuntime(Runtime):
         log = os.path.join(ws.base, f"{cid}.stderr")
         for args in (("create", "--bundle", bdir, cid), ("start", cid)):
             with open(log, "w+") as err:
-                p = subprocess.run(self.cli(ws, *args), stdin=subprocess.DEVNULL,
+                p = subprocess.run(self.cli(ws, *args),
+                                   stdin=subprocess.DEVNULL,
                                    stdout=subprocess.DEVNULL, stderr=err,
                                    timeout=120, env=self.env)
                 if p.returncode:
@@ -259,14 +261,16 @@ def make_columns():
     return [
         Native("native"),
         OciRuntime("runc", ["runc"], own_processes=False),
-        OciRuntime("runsc", ["runsc"], ["--network=none", "--platform=ptrace"]),
+        OciRuntime("runsc", ["runsc"],
+                   ["--network=none", "--platform=ptrace"]),
         OciRuntime("runsc-systrap", [RUNSC_NEW],
                    ["--network=none", "--platform=systrap"]),
         OciRuntime("runsc-systrap-gofer", [RUNSC_NEW],
                    ["--network=none", "--platform=systrap",
                     "--directfs=false", "--overlay2=none"]),
         OciRuntime("pyrunsc-ptrace", py, ["--platform", "ptrace"], env=pyenv),
-        OciRuntime("pyrunsc-seccomp", py, ["--platform", "seccomp"], env=pyenv),
+        OciRuntime("pyrunsc-seccomp", py, ["--platform", "seccomp"],
+                   env=pyenv),
         OciRuntime("pyrunsc-directfs", py,
                    ["--platform", "seccomp", "--directfs"], env=pyenv),
     ]
