@@ -47,12 +47,19 @@ python3 -m pytest bench --benchmark-compare
   produces an error, not a fast number.
 * **Same files everywhere.**  Every container's root is a non-recursive,
   read-only bind mount of the host root (so python3, gcc, tar and find are
-  the host's).  The file workloads run in a per-column directory of one
-  host tmpfs, bind-mounted read-write at `/tmp` in containers (natively it is
-  used in place); the driver and the tar tree are bind-mounted read-only at
-  `/mnt`.  So runsc's and pyrunsc's file calls go through their gofer (or
-  directfs) to the same kind of host filesystem, and paths are relative to
-  the work dir, equally long in every column.
+  the host's; python3 is Debian's /usr/bin/python3).  The driver works in
+  a per-column directory of one host tmpfs, bind-mounted read-write at
+  `/tmp` in containers (natively it is used in place); the driver and the
+  tar tree are bind-mounted read-only at `/mnt`.  Because `/tmp` is a bind
+  mount and not a tmpfs mount in the spec, runsc's and pyrunsc's file calls
+  go through their gofer (or directfs) to the same kind of host filesystem
+  as natively, and paths are relative to the work dir, equally long in
+  every column.
+* **Per-call details.**  getdents64 = `lseek` to 0 and `getdents64` until
+  the end of a 100-entry directory (102 entries with `.` and `..`);
+  pipe ping-pong = one round trip of 1 byte to a child that echoes it;
+  mmap+munmap does not touch the page; fork+exec+wait execs the driver
+  itself (`driver exit`); stat is `d1/d2/file`.
 * **Columns.**  `native` (the driver run directly), `runc`, `runsc`
   (Debian 12's, `--platform=ptrace`), `runsc-systrap` (Debian 13's runsc,
   `--platform=systrap`, its default directfs mode), `runsc-systrap-gofer`
@@ -90,6 +97,17 @@ python3 -m pytest bench --benchmark-compare
 * **Noise.**  Repetitions interleave the columns (A B C A B C ...); cells show
   the median and min–max over repetitions.  Each cell is
   `median (min–max) ×native`.
+* **Targets** are judged on medians: allowed calls = the worst of getpid,
+  read, write and mmap+munmap against native; the trapped call = uname
+  against the unpinned trap floor of the platform (`notify` for seccomp,
+  `ptrace` for ptrace); stat and open+close against runsc-systrap-gofer
+  and the unpinned served floors of `serve_limit.c`; the file workload
+  (create/stat/read/unlink 1000 files) against runsc-systrap in its default
+  (directfs) mode; `run /bin/true` against Debian 12's runsc; memory = RSS
+  with one idle container against runsc.
+* **Profiles** (`--profile`): py-spy `record --native --subprocesses` on
+  the pyrunsc processes while the driver repeats one call; only samples of
+  threads with a sentry frame are counted.
 """
 
 
