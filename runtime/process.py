@@ -279,6 +279,45 @@ def _user(process):
     return uid, gid, list(extra), user.get("umask")
 
 
+def passwd_entry(uid, text):
+    """``(name, home)`` of ``uid`` in /etc/passwd text, or ``(None, None)``."""
+    for line in text.splitlines():
+        f = line.split(":")
+        if len(f) >= 6 and f[2].isdigit() and int(f[2]) == uid:
+            return f[0], f[5]
+    return None, None
+
+
+def member_gids(name, text):
+    """The gids of the /etc/group entries that list user ``name``."""
+    out = []
+    for line in text.splitlines():
+        f = line.split(":")
+        if len(f) >= 4 and f[2].isdigit() and name in f[3].split(","):
+            out.append(int(f[2]))
+    return out
+
+
+def _read(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def container_user(uid, extra_gids, env):
+    """What runc adds from the container's own /etc/passwd and /etc/group:
+    the user's supplementary groups (before ``additionalGids``) and $HOME
+    when ``process.env`` has none ("/" for an unknown user)."""
+    name, home = passwd_entry(uid, _read("/etc/passwd"))
+    groups = member_gids(name, _read("/etc/group")) if name else []
+    groups += [g for g in extra_gids if g not in groups]
+    if env_value(env, "HOME") is None:
+        env = env + [f"HOME={home or '/'}"]
+    return groups, env
+
+
 class Prepared:
     """``spec.process`` validated and marshalled in the parent, before fork.
 
@@ -352,10 +391,11 @@ def finish_and_exec(prep, sock, child_hook=None, exec_fn=None):
         raise ProcessError(f"process.capabilities.bounding: {e.strerror}",
                            stage="capabilities", errno=e.errno) from None
     Stage.name = "user"
+    groups, env = container_user(prep.uid, prep.extra_gids, prep.env)
     cwd_ok = _chdir(prep.cwd)
     try:
         _sys.set_keepcaps(True)
-        _sys.setgroups(prep.extra_gids)
+        _sys.setgroups(groups)
         _sys.setresgid(prep.gid, prep.gid, prep.gid)
         _sys.setresuid(prep.uid, prep.uid, prep.uid)
         _sys.set_keepcaps(False)
@@ -376,7 +416,7 @@ def finish_and_exec(prep, sock, child_hook=None, exec_fn=None):
             raise ProcessError(f"process.cwd: {prep.cwd}: {e.strerror}",
                                stage="cwd", errno=e.errno) from None
     Stage.name = "exec"
-    path = lookup_path(prep.args[0], prep.env)
+    path = lookup_path(prep.args[0], env)
     if prep.nnp:
         _sys.set_no_new_privs()
         if prep.seccomp:
@@ -387,7 +427,7 @@ def finish_and_exec(prep, sock, child_hook=None, exec_fn=None):
         child_hook(sock)
     Stage.name = "exec"
     try:
-        (exec_fn or _sys.exec_app)(path, prep.args, prep.env)
+        (exec_fn or _sys.exec_app)(path, prep.args, env)
     except OSError as e:
         raise ProcessError(f"process.args[0]: exec {path}: {e.strerror}",
                            stage="exec", errno=e.errno) from None

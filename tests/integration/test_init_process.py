@@ -677,3 +677,33 @@ def test_extra_fds_preserved(run_ctr, busybox_rootfs):
     finally:
         os.close(rd1)
         os.close(rd2)
+
+
+def test_passwd_groups_and_home_as_runc(run_ctr, busybox_rootfs):
+    etc = os.path.join(busybox_rootfs, "rootfs", "etc")
+    try:
+        with open(os.path.join(etc, "passwd"), "w") as f:
+            f.write("root:x:0:0:root:/root:/bin/sh\n"
+                    "app:x:1000:1000::/home/app:/bin/sh\n")
+        with open(os.path.join(etc, "group"), "w") as f:
+            f.write("app:x:1000:\nwheel:x:10:app\naudio:x:29:app\n")
+        spec = base_spec()
+        spec["process"]["user"] = {"uid": 1000, "gid": 1000,
+                                   "additionalGids": [29, 50]}
+        code, out = run_sh(run_ctr, busybox_rootfs,
+                           "echo $HOME; grep Groups /proc/self/status", spec)
+        assert out.split() == ["/home/app", "Groups:", "10", "29", "50"]
+        spec = base_spec()
+        spec["process"]["env"].append("HOME=/custom")
+        code, out = run_sh(run_ctr, busybox_rootfs, "echo $HOME", spec)
+        assert out.strip() == "/custom"
+        spec = base_spec()
+        spec["process"]["user"] = {"uid": 4242, "gid": 4242}
+        code, out = run_sh(run_ctr, busybox_rootfs, "echo $HOME", spec)
+        assert out.strip() == "/"
+    finally:
+        for name in ("passwd", "group"):
+            try:
+                os.unlink(os.path.join(etc, name))
+            except FileNotFoundError:
+                pass

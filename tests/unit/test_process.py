@@ -165,3 +165,21 @@ def test_spawn_init_refuses_host_uts_changes(tmp_path):
     del spec["domainname"]
     with pytest.raises(InvalidSpecError, match="mount namespace is required"):
         init.spawn_init(spec, str(tmp_path), "c")
+
+
+PASSWD = """root:x:0:0:root:/root:/bin/sh
+daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin
+app:x:1000:1000::/home/app:/bin/sh
+"""
+GROUP = """root:x:0:
+wheel:x:10:root,app
+audio:x:29:app
+other:x:30:daemon
+"""
+
+
+def test_passwd_and_group_lookup():
+    assert process.passwd_entry(1000, PASSWD) == ("app", "/home/app")
+    assert process.passwd_entry(4242, PASSWD) == (None, None)
+    assert process.member_gids("app", GROUP) == [10, 29]
+    assert process.member_gids("nobody", GROUP) == []
