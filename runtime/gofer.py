@@ -283,47 +283,59 @@ def t_attach(c, m):
     return P.Rattach(P.attr_from_stat(st))
 
 
+_WALK_FLAGS = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
+_S_IFMT = stat.S_IFMT(0o177777)
+
+
 @_handler
 def t_walk(c, m):
-    if len(m.names) > P.MAX_WALK:
+    names = m.names
+    if len(names) > P.MAX_WALK:
         raise _err(errno.E2BIG)
     cur = c.get(m.fid)
     c.check_new(m.newfid)
-    for name in m.names:
-        _name(name)
-    fd = os.dup(cur.fd)
+    valid = P.valid_name
+    for name in names:
+        if not valid(name):
+            _name(name)
+    # N.B. the hot path: one openat and one fstat per name, nothing else
+    fd = cur.fd                           # borrowed until the first step
     mode = cur.fmt
     attrs = []
     link = b""
     err = 0
+    osopen, fstat, close = os.open, os.fstat, os.close
+    attr = P.attr_from_stat
     try:
-        for name in m.names:
-            if not stat.S_ISDIR(mode):
+        for name in names:
+            if mode & _S_IFMT != stat.S_IFDIR:
                 err = errno.ENOTDIR
                 break
             try:
-                nfd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC,
-                              dir_fd=fd)
+                nfd = osopen(name, _WALK_FLAGS, dir_fd=fd)
             except OSError as e:
                 err = e.errno
                 break
-            os.close(fd)
+            if fd != cur.fd:
+                close(fd)
             fd = nfd
-            st = os.fstat(fd)
+            st = fstat(fd)
             mode = st.st_mode
-            attrs.append(P.attr_from_stat(st))
-            if stat.S_ISLNK(mode):
+            attrs.append(attr(st))
+            if mode & _S_IFMT == stat.S_IFLNK:
                 link = os.fsencode(os.readlink(b"", dir_fd=fd))
                 break
         if err and not attrs:
             raise _err(err)
-        if len(attrs) == len(m.names) and not err:
+        if not err and len(attrs) == len(names):
+            if fd == cur.fd:              # zero names: a clone
+                fd = os.dup(fd)
             c.bind(m.newfid, fd, mode)
             fd = -1
         return P.Rwalk(err, attrs, link)
     finally:
-        if fd >= 0:
-            os.close(fd)
+        if fd >= 0 and fd != cur.fd:
+            close(fd)
 
 
 def _checked_open(c, f, flags):

@@ -249,6 +249,15 @@ def _enc_var(out, kind, v):
 
 def encode(msg, tag):
     """The frame of ``msg`` (a message instance) with ``tag``."""
+    special = _ENCODERS.get(msg.ID)
+    if special is not None:
+        return special(msg, tag)
+    return encode_generic(msg, tag)
+
+
+def encode_generic(msg, tag):
+    """``encode`` from the field table alone (the reference for the
+    hand-written codecs of the hot messages)."""
     fixed = msg.FIXED
     if fixed is not None:
         if msg.REGROUP is None:
@@ -346,6 +355,14 @@ def decode(buf, msize=MAX_MSIZE):
     cls = TYPES.get(mid)
     if cls is None:
         raise ProtocolError(f"unknown message type {mid}")
+    special = _DECODERS.get(mid)
+    if special is not None:
+        return special(buf, n), tag
+    return decode_generic(buf, n, cls), tag
+
+
+def decode_generic(buf, n, cls):
+    """The body of ``decode`` from the field table alone."""
     fixed = cls.FIXED
     if fixed is not None:
         if n != fixed.size:
@@ -356,7 +373,7 @@ def decode(buf, msize=MAX_MSIZE):
                                 f"{cls.__name__}")
         vals = fixed.unpack_from(buf, 0)
         if cls.REGROUP is None:
-            return cls._make(vals[3:]), tag
+            return cls._make(vals[3:])
         out, i = [], 3
         for g in cls.REGROUP:
             if g is None:
@@ -365,7 +382,7 @@ def decode(buf, msize=MAX_MSIZE):
             else:
                 out.append(g[0]._make(vals[i:i + g[1]]))
                 i += g[1]
-        return cls._make(out), tag
+        return cls._make(out)
     off = HEADER.size
     vals = []
     try:
@@ -381,18 +398,97 @@ def decode(buf, msize=MAX_MSIZE):
         raise ProtocolError(f"malformed {cls.__name__}: {e}") from None
     if off != n:
         raise ProtocolError(f"{n - off} trailing bytes after {cls.__name__}")
-    return cls._make(vals), tag
+    return cls._make(vals)
+
+
+# -- the hot messages, by hand (same bytes as the generic codec) ----------
+
+_WALK_HEAD = struct.Struct("<IBHIIH")
+_RWALK_HEAD = struct.Struct("<IBHIH")
+
+
+def _enc_twalk(msg, tag):
+    out = [b""]
+    for name in msg.names:
+        if len(name) > 0xFFFF:
+            raise ValueError("string longer than 65535 bytes")
+        out.append(_U16.pack(len(name)))
+        out.append(name)
+    body = b"".join(out)
+    return _WALK_HEAD.pack(_WALK_HEAD.size + len(body), Twalk.ID, tag,
+                           msg.fid, msg.newfid, len(msg.names)) + body
+
+
+def _dec_twalk(buf, n):
+    if n < _WALK_HEAD.size:
+        raise ProtocolError("field runs past the end of the frame at 7")
+    _, _, _, fid, newfid, count = _WALK_HEAD.unpack_from(buf, 0)
+    off = _WALK_HEAD.size
+    if off + 2 * count > n:
+        raise ProtocolError(f"field runs past the end of the frame at {off}")
+    names = []
+    u16 = _U16.unpack_from
+    for _ in range(count):
+        if off + 2 > n:
+            raise ProtocolError(f"field runs past the end of the frame at "
+                                f"{off}")
+        end = off + 2 + u16(buf, off)[0]
+        if end > n:
+            raise ProtocolError(f"field runs past the end of the frame at "
+                                f"{off + 2}")
+        names.append(bytes(buf[off + 2:end]))
+        off = end
+    if off != n:
+        raise ProtocolError(f"{n - off} trailing bytes after Twalk")
+    return Twalk(fid, newfid, names)
+
+
+def _enc_rwalk(msg, tag):
+    pack = _ATTR.pack
+    link = msg.link
+    if len(link) > 0xFFFF or len(msg.attrs) > 0xFFFF:
+        raise ValueError("Rwalk field too long")
+    body = b"".join([pack(*a) for a in msg.attrs]) + \
+        _U16.pack(len(link)) + link
+    return _RWALK_HEAD.pack(_RWALK_HEAD.size + len(body), Rwalk.ID, tag,
+                            msg.errno, len(msg.attrs)) + body
+
+
+def _dec_rwalk(buf, n):
+    if n < _RWALK_HEAD.size:
+        raise ProtocolError("field runs past the end of the frame at 7")
+    _, _, _, err, count = _RWALK_HEAD.unpack_from(buf, 0)
+    off = _RWALK_HEAD.size
+    end = off + _ATTR.size * count
+    if end + 2 > n:
+        raise ProtocolError(f"field runs past the end of the frame at {off}")
+    make = Attr._make
+    attrs = [make(t) for t in _ATTR.iter_unpack(buf[off:end])]
+    k = _U16.unpack_from(buf, end)[0]
+    if end + 2 + k > n:
+        raise ProtocolError(f"field runs past the end of the frame at "
+                            f"{end + 2}")
+    if end + 2 + k != n:
+        raise ProtocolError(f"{n - end - 2 - k} trailing bytes after Rwalk")
+    return Rwalk(err, attrs, bytes(buf[end + 2:n]))
+
+
+_ENCODERS = {Twalk.ID: _enc_twalk, Rwalk.ID: _enc_rwalk}
+_DECODERS = {Twalk.ID: _dec_twalk, Rwalk.ID: _dec_rwalk}
 
 
 def attr_from_stat(st):
     """An Attr from an ``os.stat_result``."""
-    a, m, c = st.st_atime_ns, st.st_mtime_ns, st.st_ctime_ns
-    return Attr(st.st_mode, st.st_nlink, st.st_uid, st.st_gid, st.st_rdev,
-                st.st_size, st.st_blksize, st.st_blocks,
-                a // 1000000000, a % 1000000000,
-                m // 1000000000, m % 1000000000,
-                c // 1000000000, c % 1000000000,
-                st.st_ino, st.st_dev)
+    a, an = divmod(st.st_atime_ns, 1000000000)
+    m, mn = divmod(st.st_mtime_ns, 1000000000)
+    c, cn = divmod(st.st_ctime_ns, 1000000000)
+    return _new_attr(Attr, (st.st_mode, st.st_nlink, st.st_uid, st.st_gid,
+                            st.st_rdev, st.st_size, st.st_blksize,
+                            st.st_blocks, a, an, m, mn, c, cn, st.st_ino,
+                            st.st_dev))
+
+
+_new_attr = tuple.__new__
 
 
 def valid_name(name):
