@@ -36,7 +36,7 @@ def last_cap():
 
 
 def cap_number(name, field_path="process.capabilities"):
-    """``CAP_SYS_ADMIN`` (or ``sys_admin``) → 21; unknown → InvalidSpecError."""
+    """``CAP_SYS_ADMIN`` (or ``sys_admin``) → 21; else InvalidSpecError."""
     key = name.upper()
     if not key.startswith("CAP_"):
         key = "CAP_" + key

@@ -18,7 +18,8 @@ from runtime.errors import ProcessError
 from sentry import _sys
 
 PTMX_NAME = b"/dev/ptmx"
-_TIOCGPTN = 0x80045430   # <asm-generic/ioctls.h>: _IOR('T', 0x30, unsigned int)
+# <asm-generic/ioctls.h>
+_TIOCGPTN = 0x80045430   # _IOR('T', 0x30, unsigned int)
 _TIOCSPTLCK = 0x40045431  # _IOW('T', 0x31, int)
 
 

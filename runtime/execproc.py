@@ -94,7 +94,9 @@ def _intermediate(init_pid, prep, process, sock, stdio, console_fd,
                   cgroup_procs, child_hook, extra_fds):
     proc.Stage.name = "namespaces"
     proc.reset_signals()
-    keep = {sock.fileno()} | ({console_fd} if console_fd is not None else set())
+    keep = {sock.fileno()}
+    if console_fd is not None:
+        keep.add(console_fd)
     proc.setup_fds(stdio, extra_fds, keep)
     fds = []
     for name, path in namespaces_to_join(init_pid):

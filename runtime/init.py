@@ -198,7 +198,9 @@ def _intermediate(spec, bundle, rootfs, plan, sock, stdio, console_fd,
                   child_hook, prep, extra_fds):
     proc.Stage.name = "namespaces"
     proc.reset_signals()
-    keep = {sock.fileno()} | ({console_fd} if console_fd is not None else set())
+    keep = {sock.fileno()}
+    if console_fd is not None:
+        keep.add(console_fd)
     proc.setup_fds(stdio, extra_fds, keep)
     # Join the given namespaces (mount last: it changes what paths mean),
     # then create the new ones; the cgroup one waits until init is in its

@@ -185,7 +185,7 @@ def plan_masked(paths, lstat=os.lstat):
 
 
 def kept_flags(path):
-    """The MS_* flags of the mount at ``path`` that a bind remount must keep."""
+    """The MS_* flags of the mount at ``path`` a bind remount must keep."""
     f = os.statvfs(path).f_flag
     return sum(ms for st, ms in _ST_TO_MS if f & st)
 
@@ -338,7 +338,8 @@ def mount_one(rootfs, bundle, m, field, *, cgroup_paths=None, new_netns=True):
         try:
             is_dir = os.path.isdir(source)
             if not os.path.lexists(source):
-                raise FileNotFoundError(errno.ENOENT, "No such file or directory")
+                raise FileNotFoundError(errno.ENOENT,
+                                        os.strerror(errno.ENOENT))
         except OSError as e:
             raise _merr(field, "bind source", source, e) from None
         try:
@@ -500,7 +501,8 @@ def make_device(rootfs, d, field):
     path = d.get("path")
     typ = d.get("type")
     if not path or not path.startswith("/"):
-        raise InvalidSpecError(f"{field}.path", f"must be absolute, got {path!r}")
+        raise InvalidSpecError(f"{field}.path",
+                               f"must be absolute, got {path!r}")
     if typ not in ("c", "u", "b", "p"):
         raise InvalidSpecError(f"{field}.type", f"unknown device type {typ!r}")
     mode = d.get("fileMode", 0o666)

@@ -274,8 +274,9 @@ def _user(process):
     extra = user.get("additionalGids") or []
     for field, v in (("uid", uid), ("gid", gid)):
         if not isinstance(v, int) or v < 0:
-            raise InvalidSpecError(f"process.user.{field}",
-                                   f"must be a non-negative integer, got {v!r}")
+            raise InvalidSpecError(
+                f"process.user.{field}",
+                f"must be a non-negative integer, got {v!r}")
     return uid, gid, list(extra), user.get("umask")
 
 
