@@ -8,6 +8,7 @@ for containerd with ``--log-format json``) and exit status 1; click usage
 errors exit 2; tracebacks only with ``--debug``.  A command's return value,
 when an int, is the exit status (``run``, ``exec``, ``do``).
 """
+import dataclasses
 import importlib
 import logging
 import os
@@ -200,6 +201,11 @@ def cli(ctx, root, debug, debug_log, log, log_format, log_level, platform,
                    process=sub if sub in INTERNAL else "cli",
                    log_level=log_level)
     logger.debug("pyrunsc %s: argv %s", sub, sys.argv)
+    # A boot forked by this command logs as "boot", not into --log.
+    from runtime import sandbox
+    sandbox.boot_logging = lambda cfg: logsetup.setup(
+        dataclasses.replace(cfg, log=None), command=sub, process="boot",
+        log_level=log_level)
 
 
 def _report(exc, debug):

@@ -8,7 +8,6 @@ import logging
 import os
 import signal
 import socket
-import sys
 import time
 
 from runtime import control, errors, procs
@@ -19,34 +18,54 @@ SOCKET = "control.sock"
 CREATE_TIMEOUT = 120
 
 
-def boot_argv(config, cid, bundle, sync_fd, console_fd):
-    """The command line of ``pyrunsc boot`` with this invocation's flags."""
-    argv = [sys.executable, "-m", "cli", "--root", config.root]
-    if config.debug:
-        argv.append("--debug")
-    if config.debug_log:
-        argv += ["--debug-log", config.debug_log]
-    argv += ["--log-format", config.log_format, "--platform", config.platform,
-             "--network", config.network]
-    for flag in ("systemd_cgroup", "strace", "directfs", "overlay"):
-        if getattr(config, flag):
-            argv.append("--" + flag.replace("_", "-"))
-    if config.strace_syscalls:
-        argv += ["--strace-syscalls", config.strace_syscalls]
-    argv += ["boot", "--bundle", bundle, "--sync-fd", str(sync_fd)]
-    if console_fd is not None:
-        argv += ["--console-fd", str(console_fd)]
-    argv.append(cid)
-    return argv
+# Set by the CLI: configures logging in a freshly forked boot process
+# (``fn(config)``); the CLI's own handlers do not survive the fork.
+boot_logging = None
 
 
-def _boot_env():
-    """Boot's environment: ours, with this checkout importable."""
-    env = dict(os.environ)
-    top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    path = env.get("PYTHONPATH")
-    env["PYTHONPATH"] = top + (os.pathsep + path if path else "")
-    return env
+def _fork_boot(config, cid, bundle, sync_fd, console_fd, parent_fd):
+    """Fork the boot process from this (single-threaded) CLI.
+
+    Forking saves an interpreter start and every import per container over
+    exec'ing ``pyrunsc boot``; that command remains for debugging.  The
+    child keeps only stdio (the app's), the sync socket and the console
+    socket: in particular not the container lock the CLI holds.
+    """
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        os.setsid()
+        keep = sorted({0, 1, 2, sync_fd} | ({console_fd} if console_fd
+                                              is not None else set()))
+        prev = -1
+        for fd in keep + [65536]:
+            # N.B. closerange(n, n) closes every fd on CPython 3.11 (it
+            # becomes close_range(n, n - 1), an unsigned wrap).
+            if fd > prev + 1:
+                os.closerange(prev + 1, fd)
+            prev = fd
+        for h in logging.root.handlers[:]:
+            logging.root.removeHandler(h)
+        _set_comm(b"pyrunsc-boot")
+        if boot_logging is not None:
+            boot_logging(config)
+        from runtime import boot
+        code = boot.main(config, cid, bundle, sync_fd, console_fd)
+    except BaseException:
+        try:
+            logging.getLogger("runtime.boot").exception("boot failed")
+        except BaseException:
+            pass
+    finally:
+        os._exit(code if isinstance(code, int) else 1)
+
+
+def _set_comm(name):
+    import ctypes
+    PR_SET_NAME = 15
+    ctypes.CDLL(None).prctl(PR_SET_NAME, ctypes.c_char_p(name), 0, 0, 0)
 
 
 class Sandbox:
@@ -73,21 +92,13 @@ class Sandbox:
         """
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         ours.set_inheritable(False)
-        pass_fds = [theirs.fileno()]
-        if console_fd is not None:
-            pass_fds.append(console_fd)
-        argv = boot_argv(config, cid, bundle, theirs.fileno(), console_fd)
-        import subprocess
         try:
-            proc = subprocess.Popen(argv, pass_fds=pass_fds, env=_boot_env(),
-                                    start_new_session=True, cwd="/")
-        except OSError as e:
-            raise errors.SandboxError(f"starting sandbox: {e}") from None
+            pid = _fork_boot(config, cid, bundle, theirs.fileno(), console_fd,
+                             ours.fileno())
         finally:
             theirs.close()
-        sb = cls(cid, proc.pid, procs.start_time(proc.pid),
-                 os.path.join(cdir, SOCKET))
-        sb._popen = proc
+        sb = cls(cid, pid, procs.start_time(pid), os.path.join(cdir, SOCKET))
+        sb._child = True
         try:
             init_pid = sb._drive_create(ours, on_hooks)
             return sb, init_pid, ours
@@ -111,11 +122,9 @@ class Sandbox:
             for fd in fds:
                 os.close(fd)
             if msg is None:
-                p = getattr(self, "_popen", None)
-                status = p.wait(5) if p else None
                 raise errors.SandboxError(
-                    f"sandbox exited during create (status {status}); "
-                    f"see the boot log (--debug-log) for details")
+                    "sandbox exited during create; see the boot log "
+                    "(--debug-log) for details")
             if "error" in msg and "type" not in msg:
                 # An RPC error reply (create_container) ends the exchange.
                 err = msg["error"]
@@ -166,7 +175,6 @@ class Sandbox:
                                  "args": {"cid": cid, "bundle": bundle,
                                           "console": console_fd is not None}},
                              fds)
-            self._popen = None
             pid = self._drive_create(s, on_hooks)
             return pid, s
         except OSError as e:
@@ -210,9 +218,10 @@ class Sandbox:
         self._reap()
 
     def _reap(self):
-        p = getattr(self, "_popen", None)
-        if p is not None:
+        """Collect boot's exit status when this process forked it."""
+        if getattr(self, "_child", False):
             try:
-                p.wait(0)
-            except Exception:
-                pass
+                if os.waitpid(self.pid, os.WNOHANG)[0] == self.pid:
+                    self._child = False
+            except ChildProcessError:
+                self._child = False
