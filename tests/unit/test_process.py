@@ -183,3 +183,42 @@ def test_passwd_and_group_lookup():
     assert process.passwd_entry(4242, PASSWD) == (None, None)
     assert process.member_gids("app", GROUP) == [10, 29]
     assert process.member_gids("nobody", GROUP) == []
+
+
+def test_exec_app_reports_stage_errno():
+    import os
+    from sentry import _sys
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            _sys.exec_app("/nonexistent/pyrunsc-x", ["x"], ["A=1"], w)
+        except OSError as e:
+            os._exit(100 + e.errno)
+        os._exit(1)
+    os.close(w)
+    try:
+        report = os.read(r, 64)
+    finally:
+        os.close(r)
+    _, st = os.waitpid(pid, 0)
+    assert report == b"exec:%d" % errno.ENOENT
+    assert os.waitstatus_to_exitcode(st) == 100 + errno.ENOENT
+
+
+def test_exec_app_passes_argv_and_env(tmp_path):
+    import os
+    from sentry import _sys
+    out = tmp_path / "out"
+    pid = os.fork()
+    if pid == 0:
+        try:
+            fd = os.open(out, os.O_WRONLY | os.O_CREAT, 0o600)
+            os.dup2(fd, 1)
+            _sys.exec_app("/bin/sh", ["sh", "-c", 'echo "$0|$V"', "zero"],
+                          ["V=ü"])
+        finally:
+            os._exit(127)
+    _, st = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(st) == 0
+    assert out.read_text() == "zero|ü\n"
