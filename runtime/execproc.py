@@ -12,7 +12,7 @@ process itself (boot's reaper): ``spawn_exec`` never waits for it.
 """
 import os
 
-from runtime import console, control
+from runtime import console
 from runtime import process as proc
 from runtime.errors import InvalidSpecError, ProcessError
 from runtime.init import InitHandle
@@ -123,17 +123,8 @@ def _intermediate(init_pid, prep, process, sock, stdio, console_fd,
                                errno=e.errno) from None
         os.close(fd)
     os.chdir("/")
-    r, w = os.pipe2(os.O_CLOEXEC)
-    pid = os.fork()
-    if pid == 0:
-        os.close(w)
-        os.read(r, 1)
-        os.close(r)
-        _child(prep, process, sock, console_fd, child_hook)
-        return
-    os.close(r)
-    control.send_msg(sock, {"type": "pid", "pid": pid})
-    os._exit(0)
+    proc.fork_and_report(sock)
+    _child(prep, process, sock, console_fd, child_hook)
 
 
 def _child(prep, process, sock, console_fd, child_hook):

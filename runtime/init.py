@@ -228,19 +228,9 @@ def _intermediate(spec, bundle, rootfs, plan, sock, stdio, console_fd,
             raise ProcessError(f"linux.namespaces: unshare: {e.strerror}",
                                stage="namespaces", errno=e.errno) from None
     cgroup_fd = next((fd for typ, fd in joined if typ == "cgroup"), None)
-    r, w = os.pipe2(os.O_CLOEXEC)
-    pid = os.fork()
-    if pid == 0:
-        os.close(w)
-        # Wait until the intermediate has reported our pid and exited.
-        os.read(r, 1)
-        os.close(r)
-        _init(spec, bundle, rootfs, plan, sock, console_fd, child_hook,
-              cgroup_fd, prep)
-        return
-    os.close(r)
-    control.send_msg(sock, {"type": "pid", "pid": pid})
-    os._exit(0)
+    proc.fork_and_report(sock)
+    _init(spec, bundle, rootfs, plan, sock, console_fd, child_hook,
+          cgroup_fd, prep)
 
 
 def _init(spec, bundle, rootfs, plan, sock, console_fd, child_hook,

@@ -83,6 +83,29 @@ def expect(sock, *types):
     return msg
 
 
+def fork_and_report(sock):
+    """Fork the container process from the intermediate child.
+
+    The intermediate reports the new child's host pid on ``sock`` and exits
+    (so the child is reparented to the subreaper); the child returns only
+    once that report is out, so the parent always reads ``pid`` first.  A
+    child whose intermediate died before reporting exits at once.
+    """
+    r, w = os.pipe2(os.O_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:
+        os.close(w)
+        ok = os.read(r, 1) == b"1"
+        os.close(r)
+        if not ok:
+            os._exit(1)
+        return
+    os.close(r)
+    control.send_msg(sock, {"type": "pid", "pid": pid})
+    os.write(w, b"1")
+    os._exit(0)
+
+
 def close_other_fds(keep):
     """Mark every fd that is not in ``keep`` close-on-exec."""
     for name in os.listdir("/proc/self/fd"):
