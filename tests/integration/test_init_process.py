@@ -707,3 +707,20 @@ def test_passwd_groups_and_home_as_runc(run_ctr, busybox_rootfs):
                 os.unlink(os.path.join(etc, name))
             except FileNotFoundError:
                 pass
+
+
+def test_unknown_fstype_goes_to_mount_and_fails_precisely(busybox_rootfs):
+    spec = base_spec()
+    spec["mounts"].append({"destination": "/tmp/x", "type": "pyrunscfs",
+                           "source": "none"})
+    r = Run(spec, busybox_rootfs)
+    try:
+        r.h.expect("pid")
+        r.h.send({"type": "continue"})
+        msg = r.h.recv()
+        assert msg == {"type": "error", "stage": "mounts",
+                       "message": "mounts[6]: mounting pyrunscfs on /tmp/x: "
+                                  "No such device"}
+        assert r.wait() == 127
+    finally:
+        r.close()
