@@ -93,7 +93,6 @@ def namespaces_to_join(init_pid, ns_dir="/proc"):
 def _intermediate(init_pid, prep, process, sock, stdio, console_fd,
                   cgroup_procs, child_hook, extra_fds):
     proc.Stage.name = "namespaces"
-    proc.reset_signals()
     keep = {sock.fileno()}
     if console_fd is not None:
         keep.add(console_fd)

@@ -197,7 +197,6 @@ def _open_ns(plan):
 def _intermediate(spec, bundle, rootfs, plan, sock, stdio, console_fd,
                   child_hook, prep, extra_fds):
     proc.Stage.name = "namespaces"
-    proc.reset_signals()
     keep = {sock.fileno()}
     if console_fd is not None:
         keep.add(console_fd)

@@ -37,19 +37,20 @@ def child_main(sock, body):
     """Run ``body()`` in a forked child; report any failure and _exit(127).
 
     The report is ``{"type":"error","stage":...,"message":...}`` on the sync
-    socket; ``body`` only returns on failure (success ends in execve).
+    socket; ``body`` never returns: success ends in execve, and the
+    intermediate child leaves through ``fork_and_report``.
     """
-    code = 127
     try:
         body()
-        code = 0
+        raise ProcessError(f"{Stage.name}: internal error: the child "
+                           "returned instead of exec'ing")
     except BaseException as e:  # the child never returns to the caller
         try:
             control.send_msg(sock, error_message(e))
         except BaseException:
             pass
     finally:
-        os._exit(code)
+        os._exit(127)
 
 
 def error_message(e):
@@ -446,6 +447,9 @@ def finish_and_exec(prep, sock, child_hook=None, exec_fn=None):
         if prep.seccomp:
             Stage.name = "seccomp"
             _install_seccomp(prep.seccomp)
+    # Until here SIGPIPE stays ignored: a sync socket the parent closed
+    # must fail a send with EPIPE, not kill the child unreported.
+    reset_signals()
     if child_hook is not None:
         Stage.name = "child_hook"
         child_hook(sock)
