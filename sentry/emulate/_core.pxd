@@ -22,6 +22,8 @@ cdef enum:
     SLOW_OPEN = 0
     SLOW_CONNECT = 1    # c.fd: our dup of the app socket; c.tmp[:open_flags]
                         # the address
+    SLOW_RESTART = 2    # ptrace, ACT_REWRITE of a call that may block: if a
+                        # signal restarts it, restore the original call
     NSYSCALLS = 512
     NGROUPS_CACHE = 64
     PIDFD_CACHE = 256

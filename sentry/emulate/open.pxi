@@ -32,8 +32,12 @@ cdef void open_rewrite(Call *c, int flags, uint64_t resolve) noexcept nogil:
     lead outside that root (docs/sentry.md).
     """
     cdef int fd, n, k
+    cdef stat st
     cdef uint64_t look = O_PATH | (flags & (O_NOFOLLOW | O_DIRECTORY))
     fd = root_open(c, c.rel, look, 0, resolve)
+    if fd >= 0 and not (flags & O_PATH) and fstat(fd, &st) == 0 and (
+            S_ISFIFO(st.st_mode) or S_ISCHR(st.st_mode)):
+        c.slow = SLOW_RESTART
     if fd >= 0:
         if (flags & O_CREAT) and (flags & O_EXCL):
             close(fd)

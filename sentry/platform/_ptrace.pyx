@@ -20,7 +20,7 @@ from libc.stdint cimport uint64_t, int64_t, uint8_t
 
 from sentry.includes.notify cimport *
 from sentry.emulate._core cimport (Call, Fs, dispatch, fs_init, call_init,
-                                   call_release, write_mem,
+                                   call_release, SLOW_RESTART, write_mem,
                                    ACT_RETURN, ACT_CONTINUE, ACT_FD, ACT_SLOW,
                                    ACT_REWRITE)
 
@@ -73,6 +73,8 @@ cdef class PtraceLoop:
     cdef object on_exit
     cdef object trace
     cdef dict traced
+    cdef dict restore
+    cdef int nrestore
     cdef public object thread
     cdef public int ntraced
 
@@ -101,6 +103,8 @@ cdef class PtraceLoop:
         self.on_exit = on_exit
         self.trace = trace
         self.traced = {}
+        self.restore = {}
+        self.nrestore = 0
         self.stopping = False
         self.thread = None
         if pyrunsc_install_wake(SIGWAKE) < 0:
@@ -241,6 +245,8 @@ cdef class PtraceLoop:
                 else:
                     ptrace(PTRACE_CONT, pid, NULL, NULL)
             elif ev == 0 and sig == (SIGTRAP | 0x80):
+                if self.nrestore:
+                    self._restart_exit(pid)
                 if self.trace is not None:
                     self._trace_exit(pid)
                 ptrace(PTRACE_CONT, pid, NULL, NULL)
@@ -281,6 +287,26 @@ cdef class PtraceLoop:
         if ev == PTRACE_EVENT_CLONE and _is_thread(child):
             self.state[child] |= ST_THREAD
 
+    cdef void _restart_exit(self, int pid) noexcept nogil:
+        """At the exit of a rewritten call that may block: if a signal is
+        about to restart it, restart the app's own call instead (the
+        rewritten path below the stack pointer is gone under the signal
+        frame) - it is trapped and served afresh."""
+        cdef user_regs_struct *r = &self.regs
+        cdef int64_t rax
+        if ptrace(PTRACE_GETREGS, pid, NULL, r) < 0:
+            return
+        with gil:
+            saved = self.restore.pop(pid, None)
+            self.nrestore = len(self.restore)
+            if saved is None:
+                return
+            rax = <int64_t>r.rax
+            if -516 <= rax <= -512:     # -ERESTARTSYS .. -ERESTART_RESTARTBLOCK
+                r.orig_rax = saved[0]
+                r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9 = saved[1]
+        ptrace(PTRACE_SETREGS, pid, NULL, r)
+
     cdef void _trace_exit(self, int pid) noexcept nogil:
         if ptrace(PTRACE_GETREGS, pid, NULL, &self.regs) < 0:
             return
@@ -312,7 +338,13 @@ cdef class PtraceLoop:
         c.args[5] = r.r9
         c.fs = &self.fs[self.fsidx[pid]]
         c.path[0] = 0
+        cdef uint64_t orig_nr = r.orig_rax
         dispatch(c)
+        if c.action == ACT_REWRITE and c.slow == SLOW_RESTART:
+            with gil:
+                self.restore[pid] = (orig_nr, (r.rdi, r.rsi, r.rdx, r.r10,
+                                               r.r8, r.r9))
+                self.nrestore = len(self.restore)
         if c.action == ACT_CONTINUE:
             res = 0
         elif c.action == ACT_REWRITE:
@@ -339,6 +371,12 @@ cdef class PtraceLoop:
             r.orig_rax = <uint64_t>-1
             r.rax = <uint64_t>res
             ptrace(PTRACE_SETREGS, pid, NULL, r)
+        if c.action == ACT_REWRITE and c.slow == SLOW_RESTART:
+            if self.trace is not None:
+                with gil:
+                    self.traced[pid] = (c.nr, tuple(c.args[k] for k in range(6)),
+                                        <bytes>c.path)
+            return 1
         if self.trace is not None:
             with gil:
                 args = tuple(c.args[k] for k in range(6))

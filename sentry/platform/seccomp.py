@@ -14,6 +14,11 @@ from sentry.platform import _notify
 from sentry.emulate import _core
 
 NEW_LISTENER = 1 << 3
+# Once the sentry has received a call, only a fatal signal interrupts the
+# wait for its answer (Linux 5.19): a handled signal must not restart a call
+# whose side effects (mkdir, rename, an O_EXCL create) the sentry already
+# made.  Unhandled fatal signals still kill at once.
+WAIT_KILLABLE_RECV = 1 << 5
 
 
 class SeccompPlatform(base.Platform):
@@ -36,13 +41,14 @@ class SeccompPlatform(base.Platform):
     def child_hook(self, sync_sock):
         """In the app child: install the filter, hand boot the listener."""
         from sentry import _seccomp
+        flags = NEW_LISTENER | WAIT_KILLABLE_RECV
         try:
-            listener = _seccomp.install_bpf(self.bpf, NEW_LISTENER)
+            listener = _seccomp.install_bpf(self.bpf, flags)
         except OSError as e:
             if e.errno != errno.EACCES:
                 raise
             # No CAP_SYS_ADMIN left: a filter then needs no_new_privs.
-            listener = _seccomp.install_bpf(self.bpf, NEW_LISTENER, nnp=True)
+            listener = _seccomp.install_bpf(self.bpf, flags, nnp=True)
         try:
             base.send_msg(sync_sock, {"type": "platform",
                                       "platform": "seccomp"}, [listener])

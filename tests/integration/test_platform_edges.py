@@ -13,8 +13,8 @@ import platform_driver as driver
 
 GUEST = os.path.join(os.path.dirname(__file__), "..", "conformance", "guest")
 PLATFORMS = ["seccomp", "ptrace"]
-CASES = ["vfork", "clone3", "thread_exec", "fifo_eintr", "exit_inflight",
-         "kill_inflight"]
+CASES = ["vfork", "clone3", "thread_exec", "fifo_eintr", "signal_storm",
+         "exit_inflight", "kill_inflight"]
 
 
 @pytest.fixture(scope="module")
