@@ -37,6 +37,7 @@ def spawn_exec(init_pid, spec, process, *, stdio=(0, 1, 2), console_fd=None,
     as an ``error`` message on ``recv()``, its exec as EOF.
     """
     prep = proc.Prepared(spec, process)
+    namespaces_to_join(init_pid)  # fails early when init is gone
     if process.get("terminal") and console_fd is None:
         raise InvalidSpecError("process.terminal", "needs a console socket")
     floor = 3 + len(extra_fds)
@@ -71,15 +72,30 @@ def spawn_exec(init_pid, spec, process, *, stdio=(0, 1, 2), console_fd=None,
     return h
 
 
-def namespaces_to_join(init_pid, ns_dir="/proc"):
-    """``[(name, path)]`` of init's namespaces that differ from ours."""
+def namespaces_to_join(init_pid, proc_dir="/proc"):
+    """``[(name, path)]`` of init's namespaces that differ from ours.
+
+    A namespace the kernel does not have (no entry) is skipped; an entry
+    that cannot be resolved (init gone or a zombie) is an error: never
+    run the process in the caller's namespaces instead.
+    """
+    ns_dir = f"{proc_dir}/{init_pid}/ns"
+    try:
+        names = set(os.listdir(ns_dir))
+    except OSError as e:
+        raise ProcessError(f"exec: container init {init_pid} is gone "
+                           f"({e.strerror})", stage="namespaces",
+                           errno=e.errno) from None
     out = []
     for name in _NS_ORDER:
-        theirs = f"{ns_dir}/{init_pid}/ns/{name}"
+        if name not in names:
+            continue
+        theirs = f"{ns_dir}/{name}"
         try:
             st = os.stat(theirs)
-        except FileNotFoundError:
-            continue
+        except OSError as e:
+            raise ProcessError(f"exec: {theirs}: {e.strerror}",
+                               stage="namespaces", errno=e.errno) from None
         try:
             mine = os.stat(f"/proc/self/ns/{name}")
             if (mine.st_dev, mine.st_ino) == (st.st_dev, st.st_ino):

@@ -724,3 +724,19 @@ def test_unknown_fstype_goes_to_mount_and_fails_precisely(busybox_rootfs):
         assert r.wait() == 127
     finally:
         r.close()
+
+
+def test_exec_into_dead_or_zombie_init_fails(run_ctr, busybox_rootfs):
+    r = run_ctr(base_spec(args=["sh", "-c", "exit 0"]), busybox_rootfs)
+    process = base_spec()["process"]
+    # Exited but not yet reaped: a zombie without namespaces.
+    for _ in range(200):
+        with open(f"/proc/{r.h.pid}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                break
+        __import__("time").sleep(0.01)
+    with pytest.raises(errors.ProcessError, match="^exec: /proc/"):
+        execproc.spawn_exec(r.h.pid, base_spec(), process)
+    assert r.wait() == 0
+    with pytest.raises(errors.ProcessError, match="is gone"):
+        execproc.spawn_exec(r.h.pid, base_spec(), process)
