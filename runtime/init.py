@@ -254,7 +254,8 @@ def _init(spec, bundle, rootfs, plan, sock, console_fd, child_hook,
     os.setsid()
     proc.Stage.name = "mounts"
     mounts.prepare_rootfs(spec, bundle, rootfs, cgroup_paths=cgroup_paths,
-                          new_netns="network" in new)
+                          new_netns="network" in new,
+                          new_cgroupns="cgroup" in new)
     proc.Stage.name = "createRuntime"
     control.send_msg(sock, {"type": "createRuntime"})
     state = proc.expect(sock, "continue").get("state") or {}

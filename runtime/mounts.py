@@ -245,7 +245,8 @@ def rootfs_path(spec, bundle):
     return os.path.realpath(os.path.join(bundle, root))
 
 
-def prepare_rootfs(spec, bundle, rootfs, *, cgroup_paths=None, new_netns=True):
+def prepare_rootfs(spec, bundle, rootfs, *, cgroup_paths=None, new_netns=True,
+                   new_cgroupns=True):
     """Build the rootfs in the (new) mount namespace, before pivot_root.
 
     ``cgroup_paths`` is ``{controller-set: path}`` from /proc/self/cgroup read
@@ -274,7 +275,7 @@ def prepare_rootfs(spec, bundle, rootfs, *, cgroup_paths=None, new_netns=True):
     mounts = spec.get("mounts") or []
     for i, m in enumerate(mounts):
         mount_one(rootfs, bundle, m, f"mounts[{i}]", cgroup_paths=cgroup_paths,
-                  new_netns=new_netns)
+                  new_netns=new_netns, new_cgroupns=new_cgroupns)
     dev_is_new = any(_is_dev(m) for m in mounts)
     terminal = bool((spec.get("process") or {}).get("terminal"))
     if dev_is_new:
@@ -320,7 +321,8 @@ def _make_parent_private(rootfs):
                     e) from None
 
 
-def mount_one(rootfs, bundle, m, field, *, cgroup_paths=None, new_netns=True):
+def mount_one(rootfs, bundle, m, field, *, cgroup_paths=None, new_netns=True,
+              new_cgroupns=True):
     """Mount one spec mount under ``rootfs`` (the destination resolved
     inside it)."""
     dest = m.get("destination")
@@ -360,7 +362,8 @@ def mount_one(rootfs, bundle, m, field, *, cgroup_paths=None, new_netns=True):
             raise _merr(field, f"binding {source} on", dest, e) from None
         return
     if kind == "cgroup":
-        _mount_cgroup(rootfs, dest, opts, field, cgroup_paths or {})
+        _mount_cgroup(rootfs, dest, opts, field, cgroup_paths or {},
+                      new_cgroupns)
         return
     data = opts.data
     if kind == "devpts":
@@ -446,13 +449,22 @@ def plan_cgroup_v1(cgroup_paths, mountinfo=None):
     return out
 
 
-def _mount_cgroup(rootfs, dest, opts, field, cgroup_paths):
+def _mount_cgroup(rootfs, dest, opts, field, cgroup_paths, new_cgroupns):
     ro = opts.flags & _sys.MS_RDONLY
     try:
         if cgroup_mode() == "v2":
             with _Target(rootfs, dest, True) as t:
-                _sys.mount("cgroup2", t.proc, "cgroup2",
-                           opts.flags & ~_sys.MS_REMOUNT, None)
+                if new_cgroupns:
+                    # The namespace's root is the container's cgroup.
+                    _sys.mount("cgroup2", t.proc, "cgroup2",
+                               opts.flags & ~_sys.MS_REMOUNT, None)
+                    return
+                # Without one, a fresh mount would show the host's whole
+                # tree: bind the container's own directory instead.
+                own = "/sys/fs/cgroup" + cgroup_paths.get("", "/")
+                _sys.mount(own, t.proc, None, _sys.MS_BIND)
+                _sys.mount(None, t.host, None, opts.flags | _sys.MS_BIND
+                           | _sys.MS_REMOUNT)
             return
         base = opts.flags & ~(_sys.MS_RDONLY | _sys.MS_REMOUNT)
         with _Target(rootfs, dest, True) as t:
