@@ -39,6 +39,16 @@ SIGNATURES = {
     "lgetxattr": "pxxi", "setxattr": "pxxii", "lsetxattr": "pxxii",
     "listxattr": "pxi", "llistxattr": "pxi", "removexattr": "px",
     "lremovexattr": "px", "chroot": "p",
+    # untrapped calls (the ptrace platform logs them too)
+    "read": "fxi", "write": "fxi", "pread64": "fxii", "pwrite64": "fxii",
+    "close": "f", "fstat": "fx", "lseek": "fii", "mmap": "xiiifi",
+    "munmap": "xi", "mprotect": "xii", "brk": "x", "exit_group": "i",
+    "exit": "i", "dup": "f", "dup2": "ff", "dup3": "ffi", "ioctl": "fxx",
+    "fcntl": "fix", "getpid": "", "getppid": "", "gettid": "", "getuid": "",
+    "geteuid": "", "getgid": "", "getegid": "", "kill": "ii", "wait4": "ixix",
+    "pipe2": "xi", "getdents64": "fxi", "rt_sigaction": "ixxi",
+    "rt_sigprocmask": "ixxi", "set_tid_address": "x", "futex": "xiixxi",
+    "clone": "xxxxx", "socket": "iii", "sendto": "fxiixi",
 }
 # the symlink calls' path is their second argument (the link's name): the
 # sentry copies the target second, so show the pointer for it
@@ -71,7 +81,7 @@ def format_call(nr, args, path, result, *, pid=None, name=None):
     if name is None:
         e = syscalls.lookup(nr)
         name = e.name if e else f"syscall_{nr}"
-    sig = SIGNATURES.get(name, "xxxxxx"[:3])
+    sig = SIGNATURES.get(name, "xxx")
     out = []
     for k, a in zip(sig, args):
         if k == "d":

@@ -44,6 +44,27 @@ cdef extern from *:
     int pyrunsc_install_wake(int sig) nogil
     int pyrunsc_sigrtmax() nogil
 
+cdef extern from *:
+    """
+    #define PYRUNSC_PTRACE_GET_SYSCALL_INFO 0x420e
+    struct pyrunsc_syscall_info {
+        __u8 op;
+        __u8 pad[3];
+        __u32 arch;
+        __u64 instruction_pointer;
+        __u64 stack_pointer;
+        __u64 nr;
+        __u64 args[6];
+        __u32 ret_data;
+        __u32 pad2;
+    };
+    """
+    struct pyrunsc_syscall_info:
+        uint8_t op
+        uint64_t nr
+        uint64_t args[6]
+    int PYRUNSC_PTRACE_GET_SYSCALL_INFO
+
 cdef enum:
     MAXFS = 64
     ST_SEEN = 1         # its first stop was handled
@@ -74,6 +95,9 @@ cdef class PtraceLoop:
     cdef object trace
     cdef dict traced
     cdef dict restore
+    cdef dict entries
+    cdef int resume
+    cdef bint trace_all
     cdef int nrestore
     cdef public object thread
     cdef public int ntraced
@@ -97,12 +121,18 @@ cdef class PtraceLoop:
         free(self.state)
         free(self.fsidx)
 
-    def __init__(self, on_exit=None, trace=None):
+    def __init__(self, on_exit=None, trace=None, bint trace_all=False):
+        """``trace(tid, nr, args, path, action, result)`` logs served calls;
+        with ``trace_all`` every call is stopped at entry and exit too
+        (PTRACE_SYSCALL) and logged, not only the trapped ones."""
         self.pending = []
         self.lock = threading.Lock()
         self.on_exit = on_exit
         self.trace = trace
         self.traced = {}
+        self.entries = {}
+        self.trace_all = trace_all and trace is not None
+        self.resume = PTRACE_SYSCALL if self.trace_all else PTRACE_CONT
         self.restore = {}
         self.nrestore = 0
         self.stopping = False
@@ -243,34 +273,37 @@ cdef class PtraceLoop:
                     # strace: see the result at the syscall-exit stop
                     ptrace(PTRACE_SYSCALL, pid, NULL, NULL)
                 else:
-                    ptrace(PTRACE_CONT, pid, NULL, NULL)
+                    ptrace(self.resume, pid, NULL, NULL)
             elif ev == 0 and sig == (SIGTRAP | 0x80):
+                if self.trace_all and self._syscall_entry(pid):
+                    ptrace(PTRACE_SYSCALL, pid, NULL, NULL)
+                    continue
                 if self.nrestore:
                     self._restart_exit(pid)
                 if self.trace is not None:
                     self._trace_exit(pid)
-                ptrace(PTRACE_CONT, pid, NULL, NULL)
+                ptrace(self.resume, pid, NULL, NULL)
             elif ev == PTRACE_EVENT_FORK or ev == PTRACE_EVENT_VFORK or ev == PTRACE_EVENT_CLONE:
                 self._child(pid, ev)
-                ptrace(PTRACE_CONT, pid, NULL, NULL)
+                ptrace(self.resume, pid, NULL, NULL)
             elif ev == PTRACE_EVENT_EXEC:
-                ptrace(PTRACE_CONT, pid, NULL, NULL)
+                ptrace(self.resume, pid, NULL, NULL)
             elif ev == PTRACE_EVENT_STOP:
                 if not (st & ST_SEEN):
                     # a new tracee's first stop (may come before the event)
                     self.state[pid] = st | ST_SEEN | ST_TRACED
                     if not (st & ST_TRACED):
                         self.ntraced += 1
-                    ptrace(PTRACE_CONT, pid, NULL, NULL)
+                    ptrace(self.resume, pid, NULL, NULL)
                 elif sig == SIGSTOP or sig == 20 or sig == 21 or sig == 22:
                     ptrace(PTRACE_LISTEN, pid, NULL, NULL)   # group-stop
                 else:
-                    ptrace(PTRACE_CONT, pid, NULL, NULL)
+                    ptrace(self.resume, pid, NULL, NULL)
             else:
                 # signal-delivery stop: deliver it
                 if sig == SIGTRAP and not (st & ST_SEEN):
                     sig = 0
-                ptrace(PTRACE_CONT, pid, NULL, <void *><long>sig)
+                ptrace(self.resume, pid, NULL, <void *><long>sig)
 
     cdef void _child(self, int pid, int ev) noexcept nogil:
         cdef unsigned long msg = 0
@@ -307,11 +340,27 @@ cdef class PtraceLoop:
                 r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9 = saved[1]
         ptrace(PTRACE_SETREGS, pid, NULL, r)
 
+    cdef bint _syscall_entry(self, int pid) noexcept nogil:
+        """strace of every call: at a syscall-entry stop, remember the call
+        (its exit stop logs it); False when this stop is an exit stop."""
+        cdef pyrunsc_syscall_info info
+        if ptrace(PYRUNSC_PTRACE_GET_SYSCALL_INFO, pid,
+                  <void *>sizeof(info), &info) < 0 or info.op != 1:
+            return False
+        with gil:
+            self.entries[pid] = (<int>info.nr, (info.args[0], info.args[1],
+                                 info.args[2], info.args[3], info.args[4],
+                                 info.args[5]))
+        return True
+
     cdef void _trace_exit(self, int pid) noexcept nogil:
         if ptrace(PTRACE_GETREGS, pid, NULL, &self.regs) < 0:
             return
         with gil:
             item = self.traced.pop(pid, None)
+            entry = self.entries.pop(pid, None)
+            if item is None and entry is not None and entry[0] >= 0:
+                item = (entry[0], entry[1], None)
             if item is not None:
                 try:
                     self.trace(pid, item[0], item[1], item[2], 0,
@@ -380,7 +429,7 @@ cdef class PtraceLoop:
         if self.trace is not None:
             with gil:
                 args = tuple(c.args[k] for k in range(6))
-                if c.action == ACT_REWRITE or (c.action == ACT_CONTINUE
+                if self.trace_all or c.action == ACT_REWRITE or (c.action == ACT_CONTINUE
                                                and c.nr != 59 and c.nr != 322):
                     self.traced[pid] = (c.nr, args, <bytes>c.path)
                     return 1

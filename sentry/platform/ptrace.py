@@ -28,7 +28,8 @@ class PtracePlatform(base.Platform):
         if self.strace:
             from sentry import strace
             trace = strace.Tracer(self.log, self.strace_syscalls).notify_hook
-        self.loop = _ptrace.PtraceLoop(self.on_exit, trace)
+        # ptrace can show every call, not only the trapped ones
+        self.loop = _ptrace.PtraceLoop(self.on_exit, trace, trace_all=True)
         self.loop.start()
 
     def child_hook(self, sync_sock):
