@@ -605,6 +605,20 @@ def t_clunk(c, m):
     return P.Rok()
 
 
+XATTR_NAME_MAX = 255
+XATTR_SIZE_MAX = 1 << 16
+
+
+def _xname(name):
+    """An xattr name as the kernel would take it - getxattr(2): ERANGE
+    for an empty or too long name; a NUL cannot be passed at all."""
+    if b"\0" in name:
+        raise _err(errno.EINVAL)
+    if not name or len(name) > XATTR_NAME_MAX:
+        raise _err(errno.ERANGE)
+    return name
+
+
 def _xattr_path(c, f):
     """The magic link of fid's fd, relative to the cwd (``proc_fd``).
 
@@ -616,7 +630,7 @@ def _xattr_path(c, f):
 @_handler
 def t_getxattr(c, m):
     f = c.get(m.fid)
-    v = os.getxattr(_xattr_path(c, f), m.name)
+    v = os.getxattr(_xattr_path(c, f), _xname(m.name))
     if m.size == 0:
         return P.Rgetxattr(len(v), b"")
     if len(v) > m.size or len(v) > c.msize - 64:
@@ -630,7 +644,9 @@ def t_setxattr(c, m):
     f = c.get(m.fid)
     if m.flags & ~(os.XATTR_CREATE | os.XATTR_REPLACE):
         raise _err(errno.EINVAL)
-    os.setxattr(_xattr_path(c, f), m.name, m.value, m.flags)
+    if len(m.value) > XATTR_SIZE_MAX:
+        raise _err(errno.E2BIG)
+    os.setxattr(_xattr_path(c, f), _xname(m.name), m.value, m.flags)
     return P.Rok()
 
 
@@ -650,7 +666,7 @@ def t_listxattr(c, m):
 def t_removexattr(c, m):
     c.srv._rw()
     f = c.get(m.fid)
-    os.removexattr(_xattr_path(c, f), m.name)
+    os.removexattr(_xattr_path(c, f), _xname(m.name))
     return P.Rok()
 
 
