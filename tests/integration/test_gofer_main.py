@@ -203,3 +203,50 @@ def test_setup_failure_is_a_gofer_error(tmp_path):
     a.close()
     assert p.returncode == 3, p.stderr
     assert p.stdout.startswith("gofer setup: ")
+
+
+def test_every_operation_passes_the_seccomp_allowlist(gofer, bundle):
+    """Each kind of request once, under the real gofer's filter and caps."""
+    fs, p = gofer
+    rw = bundle.parent / "rw"
+    fd, _ = fs.open("/mnt/rw/f", os.O_CREAT | os.O_RDWR, 0o640, 1000, 1000)
+    os.write(fd, b"abc")
+    os.close(fd)
+    assert os.stat(rw / "f").st_uid == 1000
+    fs.mkdir("/mnt/rw/d", 0o700, 1000, 1000)
+    fs.mknod("/mnt/rw/d/fifo", 0o10600)
+    fs.symlink("../f", "/mnt/rw/d/s")
+    assert fs.readlink("/mnt/rw/d/s") == b"../f"
+    assert fs.stat("/mnt/rw/d/s").size == 3
+    fs.link("/mnt/rw/f", "/mnt/rw/d/hard")
+    fs.rename("/mnt/rw/d/hard", "/mnt/rw/hard2")
+    fs.chmod("/mnt/rw/f", 0o600)
+    fs.chown("/mnt/rw/f", 1001, 1002)
+    fs.truncate("/mnt/rw/f", 1)
+    fs.utimens("/mnt/rw/f", (1, 0), (2, 0))
+    st = os.stat(rw / "f")
+    assert (st.st_mode & 0o777, st.st_uid, st.st_size, st.st_mtime) == \
+        (0o600, 1001, 1, 2)
+    assert sorted(fs.listdir("/mnt/rw/d")) == [b"fifo", b"s"]
+    assert fs.statfs("/mnt/rw").namelen == 255
+    fs.c.fsync(fs.c.root)
+    fs.setxattr("/mnt/rw/f", "user.k", b"v")
+    assert fs.getxattr("/mnt/rw/f", "user.k") == b"v"
+    assert fs.listxattr("/mnt/rw/f") == [b"user.k"]
+    fs.removexattr("/mnt/rw/f", "user.k")
+    sfd, _ = fs.bind("/mnt/rw/sock")
+    with socket.socket(fileno=sfd) as srv:
+        srv.listen()
+        with socket.socket(fileno=fs.connect("/mnt/rw/sock")) as cl:
+            conn, _ = srv.accept()
+            with conn:
+                cl.sendall(b"x")
+                assert conn.recv(1) == b"x"
+    fs.unlink("/mnt/rw/sock")
+    for n in ("d/fifo", "d/s"):
+        fs.unlink("/mnt/rw/" + n)
+    fs.rmdir("/mnt/rw/d")
+    with pytest.raises(OSError) as e:
+        fs.mknod("/mnt/rw/dev", 0o20600, os.makedev(1, 3))
+    assert e.value.errno == errno.EPERM
+    assert p.poll() is None
