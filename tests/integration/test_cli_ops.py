@@ -117,7 +117,7 @@ def test_debug_log_has_cli_and_boot_files(pyrunsc, bundle_factory, test_dir):
                cid)
     names = os.listdir(d)
     assert any(".run.cli." in n for n in names), names
-    assert any(".boot.boot." in n for n in names), names
+    assert any(".run.boot." in n for n in names), names
 
 
 def test_exec_tty_proxy_and_process_file(pyrunsc, bundle_factory, test_dir):

@@ -579,26 +579,27 @@ def test_boot_calls_runtime_boot(fake, capsys, monkeypatch):
     assert seen == {"cid": "c1", "bundle": "/b", "sync": 5, "console": 6}
 
 
-def test_boot_argv_of_sandbox_parses(fake, capsys, monkeypatch):
-    """The command line runtime/sandbox.py builds is one we accept."""
-    from runtime import config as rconfig
+def test_forked_boot_logs_to_its_own_debug_file(fake, capsys, tmp_path):
+    """The CLI gives runtime.sandbox the logging setup of a forked boot:
+    its own file in --debug-log, nothing in --log."""
+    import logging
     from runtime import sandbox
-    import runtime.boot
-    seen = {}
-    monkeypatch.setattr(runtime.boot, "main",
-                        lambda *a: seen.setdefault("args", a) and 0)
-    cfg = rconfig.RuntimeConfig(root="/tmp/r", debug=True, strace=True,
-                                strace_syscalls="open", directfs=True,
-                                systemd_cgroup=True, debug_log="/tmp/dl")
-    argv = sandbox.boot_argv(cfg, "c1", "/b", 5, 6)
-    i = argv.index("cli")
-    monkeypatch.setattr("cli.logsetup.setup", lambda *a, **k: [])
-    code, _, err = invoke(capsys, argv[i + 1:])
-    assert code == 0, err
-    config, cid, bundle, sync_fd, console_fd = seen["args"]
-    assert (cid, bundle, sync_fd, console_fd) == ("c1", "/b", 5, 6)
-    assert config.strace and config.directfs and config.systemd_cgroup
-    assert config.debug_log == "/tmp/dl" and config.root == "/tmp/r"
+    FakeContainer.add("c1")
+    d, log = tmp_path / "dl", tmp_path / "log"
+    code, _, _ = invoke(capsys, ["--debug-log", str(d), "--log", str(log),
+                                 "pause", "c1"])
+    assert code == 0
+    assert sandbox.boot_logging is not None
+    log.write_text("")
+    from runtime.config import RuntimeConfig
+    sandbox.boot_logging(RuntimeConfig(debug_log=str(d), log=str(log)))
+    logging.getLogger("runtime.boot").debug("hello from boot")
+    names = sorted(p.name for p in d.iterdir())
+    # Named after the command that forked it.
+    assert any(n.startswith("pyrunsc.pause.boot.") for n in names), names
+    boot_file = [p for p in d.iterdir() if ".pause.boot." in p.name][0]
+    assert "hello from boot" in boot_file.read_text()
+    assert log.read_text() == ""
 
 
 def test_gofer_calls_runtime_gofer(capsys, monkeypatch):
