@@ -138,7 +138,9 @@ cdef void do_open(Call *c, int dirfd, uint64_t addr, int flags,
             fd = open_app_fd(c, n, flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW))
     if fd < 0:
         if fd == -ENXIO and added:
+            # a FIFO without reader: the blocking open waits for one
             c.open_flags = flags & ~O_NONBLOCK
+            c.fd = -1
             c.action = ACT_SLOW
             return
         ret(c, fd)
@@ -148,11 +150,17 @@ cdef void do_open(Call *c, int dirfd, uint64_t addr, int flags,
         if fd < 0:
             return
     elif added:
-        if fstat(fd, &st) == 0 and S_ISFIFO(st.st_mode):
-            close(fd)
+        if (flags & O_ACCMODE) == O_RDONLY and fstat(fd, &st) == 0 and \
+                S_ISFIFO(st.st_mode):
+            # A reader waits for a writer.  Our non-blocking open already
+            # counts as a reader, as a blocked open does: keep it (c.fd)
+            # until the blocking open on the slow path returns, so that a
+            # writer arriving meanwhile finds its reader - fifo(7).
             c.open_flags = flags & ~O_NONBLOCK
+            c.fd = fd
             c.action = ACT_SLOW
             return
+        # a writer that found its reader, or not a FIFO: as if it blocked
         fcntl(fd, F_SETFL, flags & SETFL_MASK)
     c.action = ACT_FD
     c.fd = fd

@@ -249,7 +249,7 @@ cdef class NotifyLoop:
                           c.tmp[:c.open_flags])
             else:
                 self.slow(self, listener, c.cookie, "open", c.fs.root_fd,
-                          <bytes>c.rel, c.open_flags, c.args[3], c.tid)
+                          <bytes>c.rel, c.open_flags, c.args[3], c.tid, c.fd)
         except BaseException:
             send_resp(listener, c.cookie, -5, 0)        # EIO: a sentry bug
             raise

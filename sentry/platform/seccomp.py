@@ -81,7 +81,7 @@ def _slow(loop, listener, nid, kind, *args):
             finally:
                 os.close(sock)
     else:
-        root_fd, rel, flags, mode, tid = args
+        root_fd, rel, flags, mode, tid, probe = args
         root = os.dup(root_fd)
 
         def run():
@@ -89,6 +89,8 @@ def _slow(loop, listener, nid, kind, *args):
                 fd = _notify.blocking_open(root, rel, flags, mode, tid)
             finally:
                 os.close(root)
+                if probe >= 0:
+                    os.close(probe)
             if fd < 0:
                 loop.respond(listener, nid, fd)
                 return
