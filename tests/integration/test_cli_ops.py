@@ -199,3 +199,26 @@ def test_run_console_on_a_real_terminal(pyrunsc, bundle_factory, test_dir):
             os.close(slave)
     text = out.decode(errors="replace").replace("\r\n", "\n")
     assert "30 100\ndone" in text, text
+
+
+def test_host_root_readonly_covers_its_submounts(pyrunsc, test_dir):
+    """A read-only host root stays read-only below: a writable host mount
+    under / must not be writable from the container (`do` and the
+    lifecycle tests use the host root)."""
+    import subprocess
+    from tests.testlib import make_spec
+    sub = os.path.join(test_dir, "sub")
+    os.mkdir(sub)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "pyrunsc-test",
+                    sub], check=True)
+    try:
+        bundle = os.path.join(test_dir, "bundle")
+        os.mkdir(bundle)
+        spec = make_spec(["sh", "-c", f"echo x > {sub}/written"], "/")
+        with open(os.path.join(bundle, "config.json"), "w") as f:
+            json.dump(spec, f)
+        res = pyrunsc("run", "--bundle", bundle, pyrunsc.new_id("rosub"))
+        assert not os.path.exists(os.path.join(sub, "written")), res
+        assert res.returncode != 0, res
+    finally:
+        subprocess.run(["umount", sub], check=False)
