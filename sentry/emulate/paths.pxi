@@ -294,7 +294,12 @@ cdef int path_fd(Call *c, int dirfd, uint64_t addr, int atflags,
         return n
     if n == 0:
         if atflags & AT_EMPTY_PATH:
-            return open_app_fd(c, dirfd, O_PATH | oflags)
+            # fd-based: the app could make the same call on its own fd
+            # (fstat(2), fchown(2)...), so no containment check is needed;
+            # the duplicate is cheaper than a walk through /proc
+            if dirfd == AT_FDCWD:
+                return open_app_fd(c, dirfd, O_PATH | oflags)
+            return app_socket(c, dirfd)
         return -ENOENT
     n = join_path(c, dirfd, c.path, n, c.rel)
     if n < 0:

@@ -10,6 +10,7 @@ fail with ENOSYS).  The loop thread is boot's only waitpid caller
 import errno
 import os
 
+from sentry import _seccomp
 from sentry.platform import base
 from sentry.platform import _ptrace
 
@@ -34,7 +35,6 @@ class PtracePlatform(base.Platform):
 
     def child_hook(self, sync_sock):
         """In the app child: be seized, then install the RET_TRACE filter."""
-        from sentry import _seccomp
         base.send_msg(sync_sock, {"type": "platform", "platform": "ptrace"})
         base.expect_continue(sync_sock)
         try:

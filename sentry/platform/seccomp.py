@@ -9,6 +9,7 @@ import errno
 import os
 import threading
 
+from sentry import _seccomp
 from sentry.platform import base
 from sentry.platform import _notify
 from sentry.emulate import _core
@@ -40,7 +41,6 @@ class SeccompPlatform(base.Platform):
 
     def child_hook(self, sync_sock):
         """In the app child: install the filter, hand boot the listener."""
-        from sentry import _seccomp
         flags = NEW_LISTENER | WAIT_KILLABLE_RECV
         try:
             listener = _seccomp.install_bpf(self.bpf, flags)
