@@ -223,11 +223,13 @@ cdef class PtraceLoop:
                 r = self._serve(&pid, &status)
             if r == 1:
                 self._exited(pid, status)
-            elif r == 2:            # no children at all: sleep until attach
+            elif r == 2:
+                # no children right now: boot may fork one at any time (and
+                # it must still be reaped here), so look again soon
                 pfd.fd = self.wake
                 pfd.events = POLLIN
                 with nogil:
-                    poll(&pfd, 1, -1)
+                    poll(&pfd, 1, 50)
         with nogil:
             call_release(&self.call)
 
