@@ -73,7 +73,7 @@ def _err(e):
     return OSError(e, os.strerror(e))
 
 
-class Fid:
+class _PyFid:
     """A walked file: its O_PATH fd, file type bits, and a readdir fd."""
     __slots__ = ("fd", "fmt", "dir_fd")
 
@@ -89,21 +89,34 @@ class Fid:
             self.dir_fd = -1
 
 
+try:
+    from sentry.gofer import _serve
+    Fid = _serve.Fid
+except ImportError:              # not built: the pure Python server
+    _serve = None
+    Fid = _PyFid
+
+
 class Server:
     """Serves the tree below ``root_fd`` (an O_PATH directory fd).
 
     ``proc_fd`` is an O_PATH fd on this process's ``/proc/self/fd``.
     ``readonly`` refuses every change with EROFS (for a tree that is not a
     read-only mount of its own; ``main`` uses mount flags instead).
+    ``accel`` serves the hot messages (walk, getattr, open of files and
+    directories, clunk, flush) in C (``sentry/gofer/_serve.pyx``) when it
+    is built; every other message, and everything when it is not, goes
+    through the Python handlers below.
 
     Preconditions: ``prepare_process`` ran in the serving process (umask 0,
     cwd = ``proc_fd``, which unix socket paths are resolved against).
     """
 
-    def __init__(self, root_fd, proc_fd, readonly=False):
+    def __init__(self, root_fd, proc_fd, readonly=False, accel=True):
         self.root_fd = root_fd
         self.proc_fd = proc_fd
         self.readonly = readonly
+        self.accel = accel
         self._threads = []
         self.handlers = HANDLERS
 
@@ -185,9 +198,11 @@ class _Conn:
         self.sock.close()
 
     def run(self):
+        if self.srv.accel and _serve is not None:
+            _serve.run(self, OPEN_FLAGS)  # the C loop for the hot messages
+            return
         buf = bytearray(P.MAX_MSIZE + 1)
         view = memoryview(buf)
-        handlers = self.srv.handlers
         sock = self.sock
         while True:
             # ancbufsize 0: fds a client sends are closed by the kernel and
@@ -197,30 +212,34 @@ class _Conn:
                 return
             if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
                 raise P.ProtocolError("oversized frame or unexpected fds")
-            msg, tag = P.decode(view[:n], self.msize)
-            if not self.versioned:
-                self._version(msg, tag)
-                continue
-            h = handlers[msg.ID]
-            if h is None:
-                raise P.ProtocolError(f"{type(msg).__name__} is not a request")
-            fd = None
+            self.frame(view[:n])
+
+    def frame(self, data):
+        """Decode, serve and answer one request frame."""
+        msg, tag = P.decode(data, self.msize)
+        if not self.versioned:
+            self._version(msg, tag)
+            return
+        h = self.srv.handlers[msg.ID]
+        if h is None:
+            raise P.ProtocolError(f"{type(msg).__name__} is not a request")
+        fd = None
+        try:
+            reply = h(self, msg)
+            if type(reply) is tuple:
+                reply, fd = reply
+        except OSError as e:
+            reply = P.Rerror(e.errno or errno.EIO)
+        frame = P.encode(reply, tag)
+        if fd is None:
+            self.sock.sendall(frame)
+        else:
             try:
-                reply = h(self, msg)
-                if type(reply) is tuple:
-                    reply, fd = reply
-            except OSError as e:
-                reply = P.Rerror(e.errno or errno.EIO)
-            frame = P.encode(reply, tag)
-            if fd is None:
-                sock.sendall(frame)
-            else:
-                try:
-                    sock.sendmsg([frame], [(socket.SOL_SOCKET,
-                                            socket.SCM_RIGHTS,
-                                            array.array("i", (fd,)))])
-                finally:
-                    os.close(fd)
+                self.sock.sendmsg([frame], [(socket.SOL_SOCKET,
+                                             socket.SCM_RIGHTS,
+                                             array.array("i", (fd,)))])
+            finally:
+                os.close(fd)
 
     def _version(self, msg, tag):
         if type(msg) is not P.Tversion:

@@ -1,6 +1,10 @@
 """Helpers for the gofer tests: a server in a forked child over a
 SOCK_SEQPACKET socketpair, and a client on the other end.
 
+``SERVERS`` are the two implementations of the hot messages: the C loop
+(``sentry/gofer/_serve.pyx``) and the Python handlers; server tests run
+against both.
+
 The server runs in its own process because it sets process-wide state
 (umask 0, cwd = its /proc/self/fd) that must not leak into pytest.
 """
@@ -10,8 +14,13 @@ import os
 import signal
 import socket
 
+import pytest
+
 from runtime import gofer
 from sentry.gofer import client as gc
+
+
+SERVERS = [pytest.param(True, id="c"), pytest.param(False, id="py")]
 
 
 def fork_server(root, socks, readonly=False, close=()):
@@ -78,7 +87,7 @@ class ServerFactory:
     makes a new SOCK_SEQPACKET pair, sends one end to the child over a
     control socket (SCM_RIGHTS) and returns the other."""
 
-    def __init__(self, root, readonly=False):
+    def __init__(self, root, readonly=False, accel=True):
         # the child's log: a handler bug must show up in the tests
         self.log = os.path.join(os.path.dirname(os.fspath(root)),
                                 f"gofer-{os.getpid()}.log")
@@ -92,7 +101,7 @@ class ServerFactory:
                 logging.basicConfig(filename=self.log, force=True)
                 root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY)
                 srv = gofer.Server(root_fd, gofer.open_proc_fd(),
-                                   readonly=readonly)
+                                   readonly=readonly, accel=accel)
                 srv.prepare_process()
                 while True:
                     _, fds, _, _ = socket.recv_fds(child, 1, 1)

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from gofer_fixtures import ServerFactory
+from gofer_fixtures import SERVERS, ServerFactory
 from sentry.gofer import client as gc
 
 
@@ -34,9 +34,9 @@ def tree(tmp_path):
     return root
 
 
-@pytest.fixture
-def fs(tree):
-    f = ServerFactory(str(tree))
+@pytest.fixture(params=SERVERS)
+def fs(tree, request):
+    f = ServerFactory(str(tree), accel=request.param)
     c = f.client()
     try:
         yield gc.GoferFs(c)

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gofer_fixtures import ServerFactory
+from gofer_fixtures import SERVERS, ServerFactory
 from sentry.gofer import client as gc
 from sentry.gofer import proto as P
 
@@ -29,9 +29,9 @@ def tree(tmp_path):
     return root
 
 
-@pytest.fixture
-def factory(tree):
-    f = ServerFactory(str(tree))
+@pytest.fixture(params=SERVERS)
+def factory(tree, request):
+    f = ServerFactory(str(tree), accel=request.param)
     try:
         yield f
     finally:

@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from gofer_fixtures import ServerFactory
+from gofer_fixtures import SERVERS, ServerFactory
 from sentry.gofer import client as gc
 from sentry.gofer import proto as P
 
@@ -25,9 +25,9 @@ def tree(tmp_path):
     return root
 
 
-@pytest.fixture
-def factory(tree):
-    f = ServerFactory(str(tree))
+@pytest.fixture(params=SERVERS)
+def factory(tree, request):
+    f = ServerFactory(str(tree), accel=request.param)
     try:
         yield f
     finally:
