@@ -1,11 +1,13 @@
 """Round trips of the gofer protocol, client and server on this host.
 
-    python3 -m bench.gofer_rtt [--n 5000] [--same-cpu]
+    python3 -m bench.gofer_rtt [--n 5000] [--same-cpu] [--server c|py]
 
 A server forked on a temporary tree (the code of ``runtime/gofer.py``,
-without the namespace setup), a client over a SOCK_SEQPACKET socketpair;
-prints the mean and median microseconds per operation.  ``--same-cpu``
-pins both to CPU 0 (the wake-up cost across CPUs dominates on a VM).
+without the namespace setup; ``--server py`` without its C loop), clients
+over SOCK_SEQPACKET socketpairs: the Python ``Client``/``GoferFs`` and the
+nogil fast path; prints the mean and median microseconds per operation.
+``--same-cpu`` pins both to CPU 0 (the wake-up cost across CPUs dominates
+on a VM).
 """
 import argparse
 import os
@@ -21,14 +23,14 @@ from sentry.gofer._fast import FastConn
 from sentry.gofer import proto as P
 
 
-def _serve(root, socks, others):
+def _serve(root, socks, others, accel):
     pid = os.fork()
     if pid == 0:
         try:
             for s in others:
                 s.close()
             srv = gofer.Server(os.open(root, os.O_PATH | os.O_DIRECTORY),
-                               gofer.open_proc_fd())
+                               gofer.open_proc_fd(), accel=accel)
             srv.prepare_process()
             for t in [srv.serve_in_thread(s) for s in socks]:
                 t.join()
@@ -48,14 +50,14 @@ def _time(fn, n):
     return statistics.mean(samples) / 1000, statistics.median(samples) / 1000
 
 
-def run(n):
+def run(n, accel=True):
     root = tempfile.mkdtemp(prefix="gofer-rtt-")
     os.makedirs(os.path.join(root, "usr", "lib"))
     with open(os.path.join(root, "usr", "lib", "f"), "wb") as f:
         f.write(b"x" * 100)
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     fa, fb = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    pid = _serve(root, [b, fb], [a, fa])
+    pid = _serve(root, [b, fb], [a, fa], accel)
     try:
         c = gc.Client(a)
         fast = FastConn(fa)
@@ -101,10 +103,11 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=5000)
     ap.add_argument("--same-cpu", action="store_true")
+    ap.add_argument("--server", choices=("c", "py"), default="c")
     args = ap.parse_args(argv)
     if args.same_cpu:
         os.sched_setaffinity(0, {0})
-    run(args.n)
+    run(args.n, accel=args.server == "c")
 
 
 if __name__ == "__main__":
