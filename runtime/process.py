@@ -395,7 +395,8 @@ def finish_and_exec(prep, sock, child_hook=None, exec_fn=None):
     groups with PR_SET_KEEPCAPS, the other four sets, cwd, noNewPrivileges,
     the spec's seccomp profile (before the user switch when
     noNewPrivileges is off: then installing a filter needs CAP_SYS_ADMIN),
-    the platform's child hook, execve.
+    the platform's child hook (likewise before the capability drop when
+    noNewPrivileges is off), execve.
     """
     Stage.name = "rlimits"
     for res, soft, hard, field in prep.rlimits:
@@ -409,6 +410,13 @@ def finish_and_exec(prep, sock, child_hook=None, exec_fn=None):
     if prep.seccomp and not prep.nnp:
         Stage.name = "seccomp"
         _install_seccomp(prep.seccomp)
+    if child_hook is not None and not prep.nnp:
+        # Without no_new_privs a filter can only be installed while we still
+        # hold CAP_SYS_ADMIN, as runc does for the spec's profile: the
+        # sentry then serves the rest of the set-up (chdir, PATH lookup).
+        Stage.name = "child_hook"
+        child_hook(sock)
+        child_hook = None
     Stage.name = "capabilities"
     try:
         capsmod.drop_bounding(prep.caps)
