@@ -309,7 +309,8 @@ _S_IFMT = stat.S_IFMT(0o177777)
 @_handler
 def t_walk(c, m):
     names = m.names
-    if len(names) > P.MAX_WALK:
+    if len(names) > P.MAX_WALK or \
+            P.rwalk_max(len(names)) > c.msize:    # the reply must fit
         raise _err(errno.E2BIG)
     cur = c.get(m.fid)
     c.check_new(m.newfid)

@@ -251,8 +251,9 @@ cdef class _Loop:
             off += 2 + k
         if off != n:
             raise ProtocolError(f"{n - off} trailing bytes after Twalk")
-        if count > MAX_WALK:
-            return self.error(tag, E2BIG)
+        if count > MAX_WALK or \
+                HDR + 6 + ATTR * count + 2 + PATH_MAX > self.conn.msize:
+            return self.error(tag, E2BIG)     # the reply must fit - rwalk_max
         cur = self.fid(fidn)
         if cur is None:
             return self.error(tag, EBADF)

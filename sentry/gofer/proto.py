@@ -33,7 +33,7 @@ import struct
 VERSION = b"pyrunsc.gofer.1"
 #: Largest frame either side accepts; the version handshake may lower it.
 MAX_MSIZE = 1 << 20
-MIN_MSIZE = 4096
+MIN_MSIZE = 8192
 DEFAULT_MSIZE = 256 << 10
 #: "No fid": a walk that only reports, without binding a new fid.
 NOFID = 0xFFFFFFFF
@@ -489,6 +489,11 @@ def attr_from_stat(st):
 
 
 _new_attr = tuple.__new__
+
+
+def rwalk_max(count):
+    """The largest Rwalk frame of a walk of ``count`` names."""
+    return HEADER.size + 6 + _ATTR.size * count + 2 + PATH_MAX
 
 
 def valid_name(name):

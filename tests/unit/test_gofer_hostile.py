@@ -116,7 +116,7 @@ def test_hostile_frame_closes_only_its_connection(factory, tree, case):
 
 def test_frame_over_msize_closes(factory):
     s = versioned(factory, msize=P.MIN_MSIZE)
-    s.send(P.encode(P.Twalk(0, 1, [b"n" * 200] * 30), 1))
+    s.send(P.encode(P.Twalk(0, 1, [b"n" * 200] * 50), 1))  # > msize
     assert closed(s)
     assert still_serves(factory)
 

@@ -447,3 +447,17 @@ def test_server_death_gives_eio_not_a_hang(factory):
         with pytest.raises(OSError) as e:
             fs.stat("/d/f")
         assert err(e) == errno.EIO
+
+
+def test_a_walk_whose_reply_would_not_fit_msize_is_e2big(factory):
+    c = gc.Client(factory.connect(), msize=P.MIN_MSIZE)
+    try:
+        with pytest.raises(OSError) as e:
+            c.walk(c.root, [b"d"] * 50)
+        assert err(e) == errno.E2BIG
+        assert c.walk(c.root, [b"d"]).errno == 0
+        with pytest.raises(OSError) as e:
+            c.walk(c.root, [b"d"] * (P.MAX_WALK + 1))
+        assert err(e) == errno.E2BIG
+    finally:
+        c.close()
