@@ -41,6 +41,7 @@ class Client:
         self.sock = sock
         self.dead = False
         self._lock = threading.Lock()
+        self._fid_lock = threading.Lock()
         self._tag = 0
         self._next_fid = 1
         self._free = []
@@ -70,13 +71,15 @@ class Client:
 
     def alloc(self):
         """A fid number not in use on this connection."""
-        if self._free:
-            return self._free.pop()
-        self._next_fid += 1
-        return self._next_fid - 1
+        with self._fid_lock:
+            if self._free:
+                return self._free.pop()
+            self._next_fid += 1
+            return self._next_fid - 1
 
     def release(self, fid):
-        self._free.append(fid)
+        with self._fid_lock:
+            self._free.append(fid)
 
     def _send(self, msg):
         self._tag = (self._tag + 1) & 0x7FFF

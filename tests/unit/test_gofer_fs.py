@@ -227,3 +227,27 @@ def test_concurrent_symlink_swap_never_reaches_outside(fs, tree):
         t.join()
     assert sorted(os.listdir(out)) == ["secret"]
     assert (out / "secret").read_bytes() == b"SECRET"
+
+
+def test_one_client_from_many_threads(fs, tree):
+    errors = []
+
+    def worker(i):
+        try:
+            for j in range(30):
+                fd, _ = fs.open(f"/d/t{i}-{j}", os.O_CREAT | os.O_WRONLY,
+                                0o600)
+                os.close(fd)
+                assert fs.stat(f"/d/t{i}-{j}").size == 0
+                fs.unlink(f"/d/t{i}-{j}")
+        except BaseException as e:       # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    left = sorted(os.listdir(tree / "d"))
+    assert left == ["absl", "f", "rel", "sub", "sublink", "up"]
