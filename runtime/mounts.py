@@ -90,6 +90,9 @@ class MountOptions:
                 f"bind={self.bind}, recursive={self.recursive})")
 
 
+AT_FDCWD = -100
+
+
 def parse_options(options, field_path="mounts"):
     """Split mount options into flags to set, flags to clear, propagation
     changes and the filesystem data string."""
@@ -594,11 +597,39 @@ def finish_rootfs(spec):
             i = masked.index(p)
             raise _merr(f"linux.maskedPaths[{i}]", "masking", p, e) from None
     if (spec.get("root") or {}).get("readonly"):
+        readonly_root(spec)
+
+
+def readonly_root(spec):
+    """Make the root read-only all the way down, but not the spec's mounts.
+
+    N.B. runc remounts only the root mount.  A root that carries submounts
+    (the host root of ``pyrunsc do``, an rbind-ed tree) would then leave
+    them writable from the container; mount_setattr(2) with AT_RECURSIVE
+    makes the whole tree read-only, and the spec's own mounts that were
+    writable get their rw back.
+    """
+    writable = []
+    for m in spec.get("mounts") or []:
+        dest = m.get("destination")
         try:
-            _sys.mount(None, "/", None, kept_flags("/") | _sys.MS_RDONLY
-                       | _sys.MS_BIND | _sys.MS_REMOUNT)
+            if dest and not os.statvfs(dest).f_flag & os.ST_RDONLY:
+                writable.append(dest)
+        except OSError:
+            continue
+    try:
+        _sys.mount(None, "/", None, kept_flags("/") | _sys.MS_RDONLY
+                   | _sys.MS_BIND | _sys.MS_REMOUNT)
+        _sys.mount_setattr(AT_FDCWD, "/", _sys.AT_RECURSIVE,
+                           _sys.MOUNT_ATTR_RDONLY)
+    except OSError as e:
+        raise _merr("root.readonly", "remounting", "/", e) from None
+    for dest in writable:
+        try:
+            _sys.mount_setattr(AT_FDCWD, dest, 0, 0, _sys.MOUNT_ATTR_RDONLY)
         except OSError as e:
-            raise _merr("root.readonly", "remounting", "/", e) from None
+            raise _merr("root.readonly", "keeping writable", dest, e) \
+                from None
 
 
 def readonly_path(p):

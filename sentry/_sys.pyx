@@ -278,6 +278,33 @@ def openat2(int dirfd, path, int flags, int mode=0,
     return r
 
 
+# mount_setattr(2) - <linux/mount.h>; glibc 2.36 has no wrapper
+AT_RECURSIVE = 0x8000
+MOUNT_ATTR_RDONLY = 0x00000001
+MOUNT_ATTR_NOSUID = 0x00000002
+MOUNT_ATTR_NODEV = 0x00000004
+MOUNT_ATTR_NOEXEC = 0x00000008
+
+
+def mount_setattr(int dirfd, path, unsigned int flags,
+                  unsigned long long attr_set=0,
+                  unsigned long long attr_clr=0):
+    """mount_setattr(2): change mount attributes, with AT_RECURSIVE for a
+    whole subtree at once (what MS_REMOUNT cannot do)."""
+    cdef L.pyrunsc_mount_attr attr
+    cdef bytes b = _b(path)
+    cdef const char *cp = _p(b)
+    cdef long r
+    memset(&attr, 0, sizeof(attr))
+    attr.attr_set = attr_set
+    attr.attr_clr = attr_clr
+    with nogil:
+        r = L.syscall(L.PYRUNSC_SYS_mount_setattr, dirfd, cp, flags, &attr,
+                      sizeof(attr))
+    if r < 0:
+        raise _err(path)
+
+
 def personality(unsigned long persona):
     """personality(2); returns the previous persona."""
     cdef int r = L.personality(persona)

@@ -69,6 +69,22 @@ cdef extern from "<linux/capability.h>" nogil:
         unsigned int inheritable
     unsigned int _LINUX_CAPABILITY_VERSION_3
 
+cdef extern from *:
+    """
+    #include <stdint.h>
+    struct pyrunsc_mount_attr {
+        uint64_t attr_set, attr_clr, propagation, userns_fd;
+    };
+    #define PYRUNSC_SYS_mount_setattr 442
+    """
+    struct pyrunsc_mount_attr:
+        unsigned long long attr_set
+        unsigned long long attr_clr
+        unsigned long long propagation
+        unsigned long long userns_fd
+    long PYRUNSC_SYS_mount_setattr
+
+
 cdef extern from "<linux/openat2.h>" nogil:
     struct open_how:
         unsigned long long flags
