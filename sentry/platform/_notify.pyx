@@ -97,6 +97,10 @@ cdef class NotifyLoop:
         call_init(&self.call)
         self.call.still_valid = notif_valid
 
+    def __dealloc__(self):
+        if self.wake >= 0:
+            close(self.wake)
+
     def __init__(self, slow, trace=None):
         """``slow(loop, id, tid, nr, rel, flags, mode)`` serves ACT_SLOW;
         ``trace(tid, nr, args, path, result)`` is the strace hook."""

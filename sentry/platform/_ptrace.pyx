@@ -120,6 +120,8 @@ cdef class PtraceLoop:
     def __dealloc__(self):
         free(self.state)
         free(self.fsidx)
+        if self.wake >= 0:
+            close(self.wake)
 
     def __init__(self, on_exit=None, trace=None, bint trace_all=False):
         """``trace(tid, nr, args, path, action, result)`` logs served calls;
@@ -230,8 +232,12 @@ cdef class PtraceLoop:
                 pfd.events = POLLIN
                 with nogil:
                     poll(&pfd, 1, 50)
+        cdef int i
         with nogil:
             call_release(&self.call)
+            for i in range(self.nfs):
+                close(self.fs[i].root_fd)
+            self.nfs = 0
 
     cdef _exited(self, int pid, int status):
         if self.on_exit is not None:

@@ -31,3 +31,22 @@ def test_ptrace_reaps_untraced_children():
     finally:
         p.stop()
         os.close(root)
+
+
+def test_platforms_leak_no_fds():
+    import gc
+    import pytest  # noqa: F401
+    import platform_driver as driver
+
+    def nfds():
+        return len(os.listdir("/proc/self/fd"))
+
+    for name in ("seccomp", "ptrace"):
+        driver.run(name, ["/bin/true"])
+        gc.collect()
+        before = nfds()
+        for _ in range(3):
+            res = driver.run(name, ["/bin/cat", "/etc/hostname"])
+            assert res.code == 0, res
+        gc.collect()
+        assert nfds() == before, name
