@@ -127,7 +127,11 @@ def write(data, path, has_chart=True):
         + ("" if i["measured"] else f" — not measured: {i['note']}")
         for c, i in cols.items())
     pyrunsc_ran = any(cols.get(c, {}).get("measured") for c in report.PYRUNSC)
-    status = "" if pyrunsc_ran else (
+    verdicts = [s for _, s, _ in report.targets(data)]
+    status = (f"Of the {len(verdicts)} targets of GitHub issue 5, "
+              f"{verdicts.count('met')} are met, {verdicts.count('not met')} "
+              f"not met and {verdicts.count('not measured')} not measured in "
+              "this run (details under Targets).\n\n") if pyrunsc_ran else (
         "**The pyrunsc columns are not measured yet**: pyrunsc did not pass "
         "the harness's smoke test in this run (reasons below), so every "
         "target is \"not measured\".  The comparison columns are real.\n\n")
@@ -150,6 +154,10 @@ def write(data, path, has_chart=True):
         "is shared, so other work ran alongside and widens the min–max",
         "- Columns:\n" + versions + "\n",
     ]
+    summary = report.summary_markdown(data)
+    if summary:
+        text.append("## At a glance\n")
+        text.append(summary)
     if has_chart:
         text.append("![benchmark chart](perf.png)\n")
     text.append("## Results\n")
@@ -225,7 +233,8 @@ def _pyrunsc_gaps(data):
         failed = sorted({e["test"] for e in data["errors"]
                          if e["column"] == c})
         if failed:
-            parts.append("failed: " + ", ".join(failed))
+            parts.append("failed in at least one repetition: "
+                         + ", ".join(failed))
         if parts:
             out.append(f"- `{c}`: " + "; ".join(parts) + ".")
     if out:
