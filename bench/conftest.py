@@ -93,7 +93,7 @@ def pytest_cmdline_main(config):
         r = col.run(ws, argv, timeout=3600, cwd=os.getcwd(), env=env,
                     capture=False)
         saved = os.path.join(work, ".benchmarks")
-        if os.path.isdir(saved):
+        if any(files for _, _, files in os.walk(saved)):
             shutil.copytree(saved, store, dirs_exist_ok=True)
         return r.rc
     finally:
