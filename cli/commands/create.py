@@ -2,6 +2,7 @@
 import click
 
 from cli.commands import _util
+from runtime import waiter
 from runtime.errors import UnsupportedError
 
 
@@ -27,7 +28,11 @@ def command(config, bundle, console_socket, pid_file, preserve_fds,
     _util.validate_id(container_id)
     if preserve_fds:
         raise UnsupportedError("--preserve-fds")
-    _util.container_class().create(
+    pid_file = _util.abspath_or_none(pid_file)
+    c = _util.container_class().create(
         config, container_id, _util.abspath_or_none(bundle),
         console_socket=_util.abspath_or_none(console_socket),
-        pid_file=_util.abspath_or_none(pid_file))
+        pid_file=pid_file)
+    if pid_file and waiter.wanted():
+        # An engine's shim reaps the pid of the pid file itself.
+        waiter.replace_pid_file(c, pid_file)

@@ -9,7 +9,7 @@ import tempfile
 import click
 
 from cli.commands import _util
-from runtime import specgen
+from runtime import specgen, waiter
 from runtime.errors import SandboxError, UnsupportedError
 
 
@@ -87,8 +87,12 @@ def command(config, console_socket, cwd, env, tty, user, additional_gids,
         if terminal and not console_socket:
             raise SandboxError("cannot allocate a pty for a detached "
                                "process without --console-socket")
-        return c.execute(process, console_socket=console_socket,
-                         detach=True, pid_file=pid_file)
+        status = c.execute(process, console_socket=console_socket,
+                           detach=True, pid_file=pid_file)
+        if pid_file and waiter.wanted():
+            # An engine's shim reaps the pid of the pid file itself.
+            waiter.replace_pid_file(c, pid_file, exec_pid=True)
+        return status
     return _attached(c, process, console_socket, pid_file,
                      terminal and not console_socket)
 
