@@ -113,7 +113,11 @@ class Boot:
                 raise errors.ProcessError(
                     "container init exited during create")
             t = msg.get("type")
-            if t == "pid":
+            if t == "userns":
+                # A new user namespace waits for its uid/gid maps.
+                c.handle.write_id_maps()
+                c.handle.send({"type": "continue"})
+            elif t == "pid":
                 c.pid = msg["pid"]
                 self.reaper.watch(c.pid, lambda s, c=c: self._init_exited(c, s))
                 cgroup.add_pid(c.pid)

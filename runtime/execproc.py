@@ -1,8 +1,8 @@
 """Fork a new process into a running container (``exec``).
 
 ``spawn_exec`` forks an intermediate child that writes itself into the
-container's cgroups, joins every namespace of the container's init (mount
-last), and forks into the pid namespace: the grandchild is the next
+container's cgroups, joins every namespace of the container's init (user
+next to last, then becoming root in it; mount last), and forks into the pid namespace: the grandchild is the next
 container pid.  The intermediate reports its host pid and exits; the
 grandchild applies the process (runtime/process.py, the same code as init)
 and execs.
@@ -15,11 +15,16 @@ import os
 from runtime import console
 from runtime import process as proc
 from runtime.errors import InvalidSpecError, ProcessError
-from runtime.init import InitHandle
+from runtime.init import InitHandle, become_root
 from sentry import _sys
 
-# setns order: user first (it grants the rights for the rest), mount last.
-_NS_ORDER = ("user", "cgroup", "ipc", "uts", "net", "pid", "time", "mnt")
+# setns order.  N.B. nsenter(1) joins the user namespace first because an
+# unprivileged caller gets its rights for the rest from it; boot is root in
+# the parent user namespace, so the others go first while it holds the
+# host's capabilities (a container may hold a namespace the host's user
+# namespace owns, a joined netns path), then the user namespace, then the
+# mount namespace (it changes what paths mean).
+_NS_ORDER = ("cgroup", "ipc", "uts", "net", "pid", "time", "user", "mnt")
 
 
 class ExecHandle(InitHandle):
@@ -113,6 +118,9 @@ def _intermediate(init_pid, prep, process, sock, stdio, console_fd,
     if console_fd is not None:
         keep.add(console_fd)
     proc.setup_fds(stdio, extra_fds, keep)
+    # Needs the host's capabilities: done before the user namespace.
+    proc.apply_oom_score_adj(prep.oom_score_adj)
+    proc.raise_hard_rlimits(prep.rlimits)
     fds = []
     for name, path in namespaces_to_join(init_pid):
         try:
@@ -137,6 +145,10 @@ def _intermediate(init_pid, prep, process, sock, stdio, console_fd,
                                f"{init_pid}: {e.strerror}", stage="namespaces",
                                errno=e.errno) from None
         os.close(fd)
+        if name == "user":
+            # As init did: the namespace's root until the process's own
+            # user is applied (finish_and_exec).
+            become_root()
     os.chdir("/")
     proc.fork_and_report(sock)
     _child(prep, process, sock, console_fd, child_hook)
@@ -149,7 +161,6 @@ def _child(prep, process, sock, console_fd, child_hook):
         console.setup_terminal(process, console_fd)
     elif console_fd is not None:
         os.close(console_fd)
-    proc.apply_oom_score_adj(prep.oom_score_adj)
     proc.finish_and_exec(prep, sock, child_hook)
 
 

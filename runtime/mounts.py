@@ -249,11 +249,13 @@ def rootfs_path(spec, bundle):
 
 
 def prepare_rootfs(spec, bundle, rootfs, *, cgroup_paths=None, new_netns=True,
-                   new_cgroupns=True):
+                   new_cgroupns=True, userns=False):
     """Build the rootfs in the (new) mount namespace, before pivot_root.
 
     ``cgroup_paths`` is ``{controller-set: path}`` from /proc/self/cgroup read
-    before the cgroup namespace was unshared.
+    before the cgroup namespace was unshared.  ``userns``: we run in the
+    container's user namespace (no mknod; sysfs only with a network
+    namespace it owns).
     """
     linux = spec.get("linux") or {}
     prop = linux.get("rootfsPropagation") or "rslave"
@@ -278,7 +280,8 @@ def prepare_rootfs(spec, bundle, rootfs, *, cgroup_paths=None, new_netns=True,
     mounts = spec.get("mounts") or []
     for i, m in enumerate(mounts):
         mount_one(rootfs, bundle, m, f"mounts[{i}]", cgroup_paths=cgroup_paths,
-                  new_netns=new_netns, new_cgroupns=new_cgroupns)
+                  new_netns=new_netns, new_cgroupns=new_cgroupns,
+                  userns=userns)
     dev_is_new = any(_is_dev(m) for m in mounts)
     terminal = bool((spec.get("process") or {}).get("terminal"))
     if dev_is_new:
@@ -325,7 +328,7 @@ def _make_parent_private(rootfs):
 
 
 def mount_one(rootfs, bundle, m, field, *, cgroup_paths=None, new_netns=True,
-              new_cgroupns=True):
+              new_cgroupns=True, userns=False):
     """Mount one spec mount under ``rootfs`` (the destination resolved
     inside it)."""
     dest = m.get("destination")
@@ -388,8 +391,19 @@ def mount_one(rootfs, bundle, m, field, *, cgroup_paths=None, new_netns=True,
             # /proc/self lookups anywhere.
             raise OSError(errno.ELOOP, "destination is a symlink")
         with _Target(rootfs, dest, True) as t:
-            _sys.mount(source, t.proc, kind, flags & ~_sys.MS_REMOUNT,
-                       data or None)
+            try:
+                _sys.mount(source, t.proc, kind, flags & ~_sys.MS_REMOUNT,
+                           data or None)
+            except PermissionError:
+                # "sysfs" needs CAP_SYS_ADMIN over the network namespace:
+                # a user namespace that does not own it binds the host's
+                # /sys instead, as runc does.
+                if not (userns and kind == "sysfs"):
+                    raise
+                _sys.mount("/sys", t.proc, None, _sys.MS_BIND | _sys.MS_REC)
+                _sys.mount(None, t.host, None, kept_flags(t.host)
+                           | (flags & ~_sys.MS_REMOUNT) | _sys.MS_BIND
+                           | _sys.MS_REMOUNT)
             for p in opts.propagation:
                 _sys.mount(None, t.host, None, p)
     except OSError as e:
@@ -536,11 +550,14 @@ def _mknod(rootfs, path, typ, major, minor, mode, uid, gid, field):
         try:
             os.mknod(host, fmt | (mode & 0o7777), os.makedev(major, minor))
         except PermissionError:
-            # No CAP_MKNOD here (user namespace): bind the host's node.
+            # No CAP_MKNOD in the initial user namespace (we are in the
+            # container's): bind the host's node of the same path, as runc
+            # does; its owner and mode stay the host's.
             if typ == "p":
                 raise
             _create(host, False)
-            _sys.mount(path, host, None, _sys.MS_BIND)
+            with _Target(rootfs, path, False, create=False) as t:
+                _sys.mount(path, t.proc, None, _sys.MS_BIND)
             return
         os.chmod(host, mode & 0o7777)
         os.chown(host, uid, gid)

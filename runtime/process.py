@@ -246,6 +246,36 @@ def plan_rlimits(rlimits):
     return out
 
 
+def raise_hard_rlimits(rlimits):
+    """Raise the hard limits of ``plan_rlimits`` entries that go above the
+    current ones, soft limits untouched.
+
+    Called before entering a user namespace: "raising the hard limit
+    requires CAP_SYS_RESOURCE" - setrlimit(2), in the initial user
+    namespace.  ``finish_and_exec`` then sets the final values, which only
+    lowers or keeps them.  (runc applies them from the parent with
+    prlimit instead.)
+    """
+    for res, _soft, hard, field in rlimits:
+        cur_soft, cur_hard = resource.getrlimit(res)
+        if not _above(hard, cur_hard):
+            continue
+        try:
+            resource.setrlimit(res, (cur_soft, hard))
+        except (OSError, ValueError) as e:
+            raise ProcessError(
+                f"{field}: setrlimit: {getattr(e, 'strerror', None) or e}",
+                stage="rlimits") from None
+
+
+def _above(a, b):
+    """Whether rlimit value ``a`` is above ``b`` (RLIM_INFINITY highest)."""
+    inf = resource.RLIM_INFINITY
+    if a == b or b == inf:
+        return False
+    return a == inf or a > b
+
+
 def check_sysctl(key, namespaces):
     """Raise InvalidSpecError unless ``key`` is namespaced by one of the
     container's own namespaces (``namespaces``: set of spec types)."""
