@@ -6,7 +6,7 @@ import resource
 import pytest
 
 from runtime import caps, init, process
-from runtime.errors import (InvalidSpecError, ProcessError, UnsupportedError)
+from runtime.errors import InvalidSpecError, ProcessError
 
 ENV = ["HOME=/root", "PATH=/usr/local/bin:/usr/bin:/bin"]
 
@@ -130,9 +130,6 @@ def test_namespace_plan_host_network_overrides():
 
 
 def test_namespace_plan_rejects():
-    with pytest.raises(UnsupportedError, match="^linux.namespaces: user "
-                       "namespace is not supported yet$"):
-        init.namespace_plan(_spec({"type": "user"}))
     with pytest.raises(InvalidSpecError, match="unknown namespace type"):
         init.namespace_plan(_spec({"type": "bogus"}))
     with pytest.raises(InvalidSpecError, match="given twice"):
