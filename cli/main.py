@@ -31,7 +31,7 @@ SPEC_VERSION = "1.0.2"
 COMMANDS = (
     ("OCI lifecycle", ("create", "start", "state", "kill", "delete")),
     ("runc and runsc", ("spec", "run", "list", "ps", "exec", "events",
-                        "pause", "resume", "wait")),
+                        "pause", "resume", "update", "wait")),
     ("extras", ("do", "syscalls")),
     ("internal", ("boot", "gofer")),
 )
