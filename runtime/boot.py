@@ -255,6 +255,14 @@ class Boot:
         c = self._get(args)
         return c.cgroup.stats()
 
+    def rpc_update(self, args, fds):
+        c = self._get(args)
+        with c.lock:
+            if c.status == st.STOPPED:
+                raise errors.InvalidStateError("update", c.id, c.status)
+            c.cgroup.apply(args.get("resources") or {})
+        return None
+
     def rpc_pause(self, args, fds):
         c = self._get(args)
         with c.lock:

@@ -410,6 +410,15 @@ class Container:
             return 0
         return self.wait_pid(pid)
 
+    def update(self, resources):
+        """Apply ``resources`` (linux.resources fields) to the cgroup."""
+        with meta.locked(self.config.root, self.id):
+            self._data = meta.read(self.config.root, self.id)
+            self._reconcile()
+            st.require_status("update", self, st.CREATED, st.RUNNING,
+                              st.PAUSED)
+            self._call("update", {"resources": resources})
+
     # Pause / Resume -----------------------------------------------------
     def pause(self):
         with meta.locked(self.config.root, self.id):
