@@ -8,7 +8,6 @@ for containerd with ``--log-format json``) and exit status 1; click usage
 errors exit 2; tracebacks only with ``--debug``.  A command's return value,
 when an int, is the exit status (``run``, ``exec``, ``do``).
 """
-import dataclasses
 import importlib
 import logging
 import os
@@ -204,7 +203,7 @@ def cli(ctx, root, debug, debug_log, log, log_format, log_level, platform,
     # A boot forked by this command logs as "boot", not into --log.
     from runtime import sandbox
     sandbox.boot_logging = lambda cfg: logsetup.setup(
-        dataclasses.replace(cfg, log=None), command=sub, process="boot",
+        cfg.replace(log=None), command=sub, process="boot",
         log_level=log_level)
 
 

@@ -345,7 +345,8 @@ class Boot:
                     self.destroy_container(other)
         self.destroy_container(c)
         if not self.containers:
-            threading.Thread(target=self._shutdown, daemon=True).start()
+            # Exit only once the caller has its answer.
+            return control.Reply(None, then=self.done.set)
         return None
 
     def destroy_container(self, c):
@@ -370,9 +371,6 @@ class Boot:
             c.cgroup.destroy()
             c.status = st.STOPPED
             self.containers.pop(c.id, None)
-
-    def _shutdown(self):
-        self.done.set()
 
     # -- main loop --------------------------------------------------------
     def serve(self, sock_path):

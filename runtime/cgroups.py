@@ -49,7 +49,7 @@ import os
 import re
 import signal
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from runtime.errors import InvalidSpecError, SandboxError
 
@@ -76,8 +76,7 @@ _WAIT_STEP = 0.005
 # Discovery of the hierarchies
 
 
-@dataclass(frozen=True)
-class Hierarchy:
+class Hierarchy(NamedTuple):
     """One mounted cgroup hierarchy.
 
     ``mount_root`` is the cgroup that the mount shows at ``mountpoint``
@@ -123,8 +122,7 @@ class Hierarchy:
                    d.get("own_path", "/"))
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(NamedTuple):
     """The cgroup hierarchies of this host as the caller sees them."""
     v1: tuple = ()
     v2: "Hierarchy | None" = None

@@ -1,44 +1,61 @@
 """RuntimeConfig: the global flags of one pyrunsc invocation.
 
-The CLI builds it from its global options; boot receives it serialized
-(``to_args``) so that the sandbox runs with the same settings.
+The CLI builds it from its global options; a boot forked by the CLI
+inherits it.  A plain class rather than a dataclass: ``dataclasses`` (with
+``inspect``) costs a CLI invocation more than everything else it imports.
 """
-import dataclasses
 import os
 
 DEFAULT_ROOT = "/run/pyrunsc"
 PLATFORMS = ("seccomp", "ptrace", "none")
 NETWORKS = ("none", "host", "sandbox")
 
+# name -> default, in a stable order.
+FIELDS = {
+    "root": DEFAULT_ROOT,
+    "debug": False,
+    "debug_log": None,       # directory: one log file per process
+    "log": None,             # file for this command's log/errors
+    "log_format": "text",    # text | json
+    "platform": "seccomp",
+    "network": "sandbox",    # sandbox = as the spec says
+    "systemd_cgroup": False,
+    "rootless": False,
+    "strace": False,
+    "strace_syscalls": None,
+    "directfs": False,
+    "overlay": False,
+}
 
-@dataclasses.dataclass
+
 class RuntimeConfig:
-    root: str = DEFAULT_ROOT
-    debug: bool = False
-    debug_log: str | None = None       # directory: one log file per process
-    log: str | None = None             # file for this command's log/errors
-    log_format: str = "text"           # text | json
-    platform: str = "seccomp"
-    network: str = "sandbox"           # sandbox = as the spec says
-    systemd_cgroup: bool = False
-    rootless: bool = False
-    strace: bool = False
-    strace_syscalls: str | None = None
-    directfs: bool = False
-    overlay: bool = False
+    __slots__ = tuple(FIELDS)
 
-    def __post_init__(self):
+    def __init__(self, **kw):
+        unknown = set(kw) - set(FIELDS)
+        if unknown:
+            raise TypeError(f"unknown RuntimeConfig fields {sorted(unknown)}")
+        for name, default in FIELDS.items():
+            setattr(self, name, kw.get(name, default))
         self.root = os.path.abspath(self.root)
 
-    # Flags that boot and gofer must see as the CLI saw them.
-    _FORWARDED = ("debug", "debug_log", "log_format", "platform", "network",
-                  "systemd_cgroup", "rootless", "strace", "strace_syscalls",
-                  "directfs", "overlay")
+    def replace(self, **kw):
+        """A copy with ``kw`` changed (dataclasses.replace)."""
+        d = self.to_dict()
+        d.update(kw)
+        return RuntimeConfig(**d)
 
     def to_dict(self):
-        return dataclasses.asdict(self)
+        return {name: getattr(self, name) for name in FIELDS}
 
     @classmethod
     def from_dict(cls, d):
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+        return cls(**{k: v for k, v in d.items() if k in FIELDS})
+
+    def __eq__(self, other):
+        return (isinstance(other, RuntimeConfig)
+                and self.to_dict() == other.to_dict())
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.to_dict().items())
+        return f"RuntimeConfig({args})"

@@ -151,11 +151,19 @@ def call(sock_path, method, args=None, fds=(), timeout=None):
     return reply.get("result"), rfds
 
 
+class Reply:
+    """A handler result with fds to send and an action to run once sent."""
+
+    def __init__(self, result=None, fds=(), then=None):
+        self.result, self.fds, self.then = result, fds, then
+
+
 class Server:
     """Serves control RPC on a unix socket, one thread per connection.
 
     ``handlers`` maps a method name to ``fn(args, fds) -> result`` or
-    ``-> (result, fds_to_send)``.  A handler with ``wants_conn = True`` is
+    ``-> (result, fds_to_send)`` or ``-> Reply(result, fds, then)`` where
+    ``then()`` runs after the reply was sent.  A handler with ``wants_conn = True`` is
     called as ``fn(args, fds, conn)`` and may exchange messages on ``conn``
     before its result is sent (the create protocol of a second container).  A handler raising SandboxError sends that
     error back; any other exception is a bug: it is logged and reported as
@@ -200,6 +208,7 @@ class Server:
             method = req.get("method") if isinstance(req, dict) else None
             fn = self.handlers.get(method)
             out_fds = ()
+            then = None
             try:
                 if fn is None:
                     raise errors.ControlError(f"unknown control method {method!r}")
@@ -209,6 +218,8 @@ class Server:
                     res = fn(req.get("args") or {}, fds)
                 if isinstance(res, tuple):
                     res, out_fds = res
+                if isinstance(res, Reply):
+                    then, out_fds, res = res.then, res.fds, res.result
                 reply = {"result": res}
             except errors.SandboxError as e:
                 reply = {"error": {"type": type(e).__name__, "message": str(e)}}
@@ -226,6 +237,8 @@ class Server:
                 send_msg(conn, reply, out_fds)
             except OSError:
                 pass
+            if then is not None:
+                then()
 
     def close(self):
         self._closed = True

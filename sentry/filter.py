@@ -19,6 +19,9 @@ the app child with ``sentry._seccomp.install_bpf`` /
 """
 
 import errno
+import hashlib
+import os
+import sys
 
 from sentry import _seccomp
 from sentry import syscalls
@@ -70,11 +73,48 @@ def sentry_filter(platform):
 
 
 def build_sentry_filter(platform):
-    """The sentry's filter for ``platform`` as BPF bytes (cached)."""
+    """The sentry's filter for ``platform`` as BPF bytes (cached).
+
+    libseccomp takes ~20 ms to build it, on every container's create path;
+    the bytes are also kept on disk next to this module, keyed by the
+    sources of the table and of this module and by libseccomp's version,
+    so a changed table never meets a stale filter.
+    """
     bpf = _cache.get(platform)
     if bpf is None:
-        bpf = _cache[platform] = sentry_filter(platform).export_bpf()
+        bpf = _cache[platform] = _disk_cached(
+            platform, lambda: sentry_filter(platform).export_bpf())
     return bpf
+
+
+_CACHE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                          "__filtercache__")
+
+
+def _disk_cached(platform, build):
+    h = hashlib.sha256()
+    for mod in (syscalls, sys.modules[__name__]):
+        with open(mod.__file__, "rb") as f:
+            h.update(f.read())
+    h.update(repr(_seccomp.version()).encode())
+    path = os.path.join(_CACHE_DIR, f"{platform}-{h.hexdigest()[:24]}.bpf")
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+        if data and len(data) % 8 == 0:
+            return data
+    except OSError:
+        pass
+    data = build()
+    try:
+        os.makedirs(_CACHE_DIR, exist_ok=True)
+        tmp = f"{path}.{os.getpid()}"
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.rename(tmp, path)
+    except OSError:
+        pass  # a read-only install: build each time
+    return data
 
 
 def trapped_numbers():
