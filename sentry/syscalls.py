@@ -24,7 +24,7 @@ data; tests/unit/test_syscall_table.py checks its invariants.
 
 import errno as _errno
 import json
-from dataclasses import dataclass
+from typing import NamedTuple
 
 ALLOW, TRAP, DENY = "allow", "trap", "deny"
 CLASSES = (ALLOW, TRAP, DENY)
@@ -55,8 +55,7 @@ SECCOMP_SET_MODE_FILTER = 1
 SECCOMP_FILTER_FLAG_NEW_LISTENER = 1 << 3
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     """One argument-dependent outcome: ``cls`` when every cond holds.
 
     ``conds`` are ``(arg_index, op, value[, value2])`` with op one of NE LT
@@ -69,8 +68,7 @@ class Rule:
     errno: int = 0
 
 
-@dataclass(frozen=True)
-class Syscall:
+class Syscall(NamedTuple):
     nr: int
     name: str
     cls: str
