@@ -1,0 +1,230 @@
+"""User namespaces: config-linux.md "User namespace mappings".
+
+A container with ``{"type": "user"}`` and linux.uidMappings/gidMappings runs
+as root inside and as the mapped host ids outside; files it creates belong
+to the mapped ids on the host; ``exec`` joins the same user namespace;
+invalid mappings fail ``create`` naming the field and leave nothing behind.
+
+Runs over the busybox rootfs only (its mount points exist: the mapped root
+cannot create directories in a rootfs owned by the host's root).  The
+host-side leak checks are the ``pyrunsc`` fixture's (tests/conftest.py).
+"""
+import os
+import resource
+import time
+
+import pytest
+
+HOST_UID, HOST_GID, SIZE = 100000, 200000, 65536
+
+
+@pytest.fixture
+def rootfs_kind():
+    """Only the busybox rootfs (overrides the conftest parametrisation)."""
+    return "busybox"
+
+
+def _userns(uid_maps=None, gid_maps=None):
+    def edit(spec):
+        spec["linux"]["namespaces"].append({"type": "user"})
+        spec["linux"]["uidMappings"] = uid_maps if uid_maps is not None else [
+            {"containerID": 0, "hostID": HOST_UID, "size": SIZE}]
+        spec["linux"]["gidMappings"] = gid_maps if gid_maps is not None else [
+            {"containerID": 0, "hostID": HOST_GID, "size": SIZE}]
+    return edit
+
+
+def _both(*edits):
+    def edit(spec):
+        for e in edits:
+            e(spec)
+    return edit
+
+
+def _status_ids(pid):
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, val = line.partition(":")
+            if key in ("Uid", "Gid"):
+                out[key] = [int(v) for v in val.split()]
+    return out
+
+
+def _pid(pyrunsc, cid):
+    return pyrunsc.ok("state", cid).json()["pid"]
+
+
+def _wait_for(path, timeout=20):
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path):
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+@pytest.fixture(params=["seccomp", "ptrace"])
+def platform(request, pyrunsc):
+    """Both sentry platforms."""
+    pyrunsc.global_args = ["--platform", request.param]
+    return request.param
+
+
+def test_root_inside_mapped_maps(pyrunsc, platform, bundle_factory):
+    """id is 0:0 inside; /proc/self/uid_map and gid_map show the spec's
+    mappings; the user namespace is not the host's."""
+    script = ("id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map; "
+              "readlink /proc/self/ns/user")
+    bundle = bundle_factory(["sh", "-c", script], edit=_userns())
+    res = pyrunsc("run", "--bundle", bundle, pyrunsc.new_id("id"))
+    assert res.returncode == 0, res
+    lines = res.stdout.splitlines()
+    assert lines[0:2] == ["0", "0"], res
+    assert lines[2].split() == ["0", str(HOST_UID), str(SIZE)]
+    assert lines[3].split() == ["0", str(HOST_GID), str(SIZE)]
+    assert lines[4].startswith("user:[")
+    assert lines[4] != os.readlink("/proc/self/ns/user")
+
+
+def test_host_sees_mapped_ids_and_exec_joins(pyrunsc, platform,
+                                              bundle_factory):
+    """The host sees the container's init as the mapped host ids, from
+    create on; exec runs in the same user namespace, as the namespace's
+    root by default and as a mapped user with --user."""
+    cid = pyrunsc.new_id("exec")
+    bundle = bundle_factory(["sleep", "100"], edit=_userns())
+    pyrunsc.ok("create", "--bundle", bundle, cid)
+    pid = _pid(pyrunsc, cid)
+    ids = _status_ids(pid)
+    assert ids["Uid"] == [HOST_UID] * 4 and ids["Gid"] == [HOST_GID] * 4
+    init_ns = os.readlink(f"/proc/{pid}/ns/user")
+    assert init_ns != os.readlink("/proc/self/ns/user")
+    pyrunsc.ok("start", cid)
+
+    res = pyrunsc.ok("exec", cid, "sh", "-c",
+                     "id -u; id -g; readlink /proc/self/ns/user; "
+                     "cat /proc/self/uid_map")
+    lines = res.stdout.splitlines()
+    assert lines[0:2] == ["0", "0"], res
+    assert lines[2] == init_ns
+    assert lines[3].split() == ["0", str(HOST_UID), str(SIZE)]
+
+    pidfile = os.path.join(pyrunsc.base, "exec.pid")
+    pyrunsc.ok("exec", "-d", "--pid-file", pidfile, "--user", "1000:1000",
+               cid, "sleep", "100")
+    with open(pidfile) as f:
+        epid = int(f.read())
+    ids = _status_ids(epid)
+    assert ids["Uid"] == [HOST_UID + 1000] * 4
+    assert ids["Gid"] == [HOST_GID + 1000] * 4
+    assert os.readlink(f"/proc/{epid}/ns/user") == init_ns
+    pyrunsc.ok("delete", "--force", cid)
+
+
+def test_created_files_owned_by_mapped_ids(pyrunsc, platform,
+                                           bundle_factory):
+    """Files the container's root creates in a writable bind mount and in
+    a tmpfs belong to the mapped host uid and gid."""
+    data = os.path.join(pyrunsc.base, "data")
+    os.mkdir(data)
+    os.chmod(data, 0o777)
+    done = os.path.join(data, "done")
+
+    def mounts(spec):
+        spec["mounts"] += [
+            {"destination": "/mnt", "type": "bind", "source": data,
+             "options": ["rbind", "rw"]},
+            {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+             "options": ["nosuid", "nodev"]}]
+    script = ("echo hi > /mnt/f && mkdir /mnt/d && echo t > /tmp/t && "
+              "touch /mnt/done && sleep 100")
+    cid = pyrunsc.new_id("files")
+    bundle = bundle_factory(["sh", "-c", script], edit=_both(_userns(),
+                                                             mounts))
+    pyrunsc.ok("create", "--bundle", bundle, cid)
+    pyrunsc.ok("start", cid)
+    _wait_for(done)
+    for name in ("f", "d"):
+        st = os.lstat(os.path.join(data, name))
+        assert (st.st_uid, st.st_gid) == (HOST_UID, HOST_GID), name
+    st = os.stat(f"/proc/{_pid(pyrunsc, cid)}/root/tmp/t")
+    assert (st.st_uid, st.st_gid) == (HOST_UID, HOST_GID)
+    pyrunsc.ok("delete", "--force", cid)
+
+
+def test_oom_score_and_rlimits_apply(pyrunsc, bundle_factory):
+    """oomScoreAdj and rlimits still apply with a user namespace (they are
+    set up before the process enters it)."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    want = 4096 if hard == resource.RLIM_INFINITY else min(4096, hard - 1)
+
+    def settings(spec):
+        spec["process"]["oomScoreAdj"] = 500
+        spec["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE",
+                                       "soft": 1000, "hard": want}]
+    bundle = bundle_factory(
+        ["sh", "-c", "cat /proc/self/oom_score_adj; ulimit -Hn; ulimit -Sn"],
+        edit=_both(_userns(), settings))
+    res = pyrunsc("run", "--bundle", bundle, pyrunsc.new_id("rlim"))
+    assert res.returncode == 0, res
+    assert res.stdout.split() == ["500", str(want), "1000"], res
+
+
+def test_join_user_namespace_by_path(pyrunsc, bundle_factory):
+    """A user namespace given by path is joined: same namespace and maps,
+    root inside; the container's new namespaces belong to it."""
+    first = pyrunsc.new_id("owner")
+    pyrunsc.ok("create", "--bundle",
+               bundle_factory(["sleep", "100"], edit=_userns()), first)
+    pid = _pid(pyrunsc, first)
+
+    def join(spec):
+        spec["linux"]["namespaces"].append(
+            {"type": "user", "path": f"/proc/{pid}/ns/user"})
+    script = "id -u; readlink /proc/self/ns/user; cat /proc/self/uid_map"
+    res = pyrunsc("run", "--bundle",
+                  bundle_factory(["sh", "-c", script], edit=join),
+                  pyrunsc.new_id("joiner"))
+    assert res.returncode == 0, res
+    lines = res.stdout.splitlines()
+    assert lines[0] == "0"
+    assert lines[1] == os.readlink(f"/proc/{pid}/ns/user")
+    assert lines[2].split() == ["0", str(HOST_UID), str(SIZE)]
+    pyrunsc.ok("delete", "--force", first)
+
+
+def _mapping(c, h, n):
+    return {"containerID": c, "hostID": h, "size": n}
+
+
+@pytest.mark.parametrize("uid_maps, gid_maps, field", [
+    ([_mapping(0, 100000, 1000), _mapping(500, 300000, 10)], None,
+     "linux.uidMappings[1].containerID"),
+    (None, [_mapping(0, 200000, 100), _mapping(100, 200050, 10)],
+     "linux.gidMappings[1].hostID"),
+    ([_mapping(0, 100000, 0)], None, "linux.uidMappings[0].size"),
+    ([], None, "linux.uidMappings"),
+    (None, [], "linux.gidMappings"),
+], ids=["uid-overlap", "gid-host-overlap", "size-0", "no-uid-maps",
+        "no-gid-maps"])
+def test_invalid_mappings_fail_create(pyrunsc, bundle_factory, uid_maps,
+                                      gid_maps, field):
+    """create fails naming the field; nothing is left (the fixture checks
+    processes, mounts, cgroups and --root files)."""
+    cid = pyrunsc.new_id("bad")
+    bundle = bundle_factory(["true"], edit=_userns(uid_maps, gid_maps))
+    res = pyrunsc.fails("create", "--bundle", bundle, cid)
+    assert f"{field}:" in res.stderr, res
+    assert pyrunsc.list_ids() == []
+    assert "does not exist" in pyrunsc.fails("state", cid).stderr
+
+
+def test_mappings_without_user_namespace_fail(pyrunsc, bundle_factory):
+    def edit(spec):
+        spec["linux"]["uidMappings"] = [_mapping(0, HOST_UID, SIZE)]
+        spec["linux"]["gidMappings"] = [_mapping(0, HOST_GID, SIZE)]
+    cid = pyrunsc.new_id("nouserns")
+    res = pyrunsc.fails("create", "--bundle", bundle_factory(["true"],
+                                                             edit=edit), cid)
+    assert "linux.uidMappings: needs a user namespace" in res.stderr, res
+    assert pyrunsc.list_ids() == []
+
