@@ -16,12 +16,13 @@ debug: deps
 	PYRUNSC_DEBUG=1 $(PY) setup.py -q build_ext --inplace --force -j 2
 
 # Editable install: the `pyrunsc` console script runs this checkout.
-# The script is also linked into /usr/local/bin: engines (docker, containerd)
-# need a fixed path, and pyenv's shims would need a rehash.
-SCRIPTS := $(shell $(PY) -c 'import sysconfig; print(sysconfig.get_path("scripts"))')
+# /usr/local/bin/pyrunsc is a fast launcher (no site processing): engines
+# need a fixed path and call it several times per container.  Bytecode is
+# compiled here because PYTHONDONTWRITEBYTECODE may be set.
 install: build
 	@$(PY) -m pip install -q --root-user-action=ignore --no-build-isolation --no-deps -e . >/dev/null
-	@ln -sf $(SCRIPTS)/pyrunsc /usr/local/bin/pyrunsc
+	@$(PY) -m compileall -q cli runtime sentry >/dev/null
+	@$(PY) scripts/install-launcher.py /usr/local/bin/pyrunsc
 	@pyrunsc --version >/dev/null || { echo "pyrunsc does not run"; exit 1; }
 
 # The main job: a command inside a sandbox on the embedded default (the host

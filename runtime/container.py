@@ -478,9 +478,7 @@ class Container:
             if sb.id != self.id:
                 self._cleanup_host()
                 return
-            deadline = time.monotonic() + 5
-            while sb.alive() and time.monotonic() < deadline:
-                time.sleep(0.01)
+            sb.wait_exit(5)
             if sb.alive():
                 sb.kill()
         self._cleanup_host()

@@ -1,6 +1,6 @@
 """Container metadata on disk: ``<root>/<id>/meta.json`` and the per-id lock.
 
-Writes are atomic (temp file in the same directory, fsync, rename).  Every
+Writes are atomic (temp file in the same directory, then rename).  Every
 CLI operation on a container holds its lock (``flock`` on
 ``<root>/<id>/lock``) from load to save, so two CLI calls never interleave.
 """
@@ -120,9 +120,9 @@ def write_json_atomic(path, data, mode=0o600):
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=d)
     try:
         with os.fdopen(fd, "w") as f:
+            # No fsync: the rename is atomic for every reader, and the root
+            # is a tmpfs (/run) that a power loss empties anyway.
             json.dump(data, f, indent=1, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
         os.chmod(tmp, mode)
         os.rename(tmp, path)
     except BaseException:

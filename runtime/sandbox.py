@@ -6,6 +6,7 @@ docs/architecture.md until the container's init is set up and waiting for
 """
 import logging
 import os
+import select
 import signal
 import socket
 import time
@@ -197,10 +198,22 @@ class Sandbox:
 
     def wait_exit(self, timeout):
         """Wait up to ``timeout`` seconds for boot to exit by itself."""
+        try:
+            pidfd = os.pidfd_open(self.pid)
+        except OSError:
+            pidfd = None
+        if pidfd is not None:
+            try:
+                # The pid could have been reused before pidfd_open: check.
+                if self.alive():
+                    select.select([pidfd], [], [], timeout)
+            finally:
+                os.close(pidfd)
         deadline = time.monotonic() + timeout
         while self.alive() and time.monotonic() < deadline:
             self._reap()
             time.sleep(0.01)
+        self._reap()
 
     def kill(self, wait=5.0):
         """SIGKILL boot (checked against its start time) and wait for it."""
