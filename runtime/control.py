@@ -1,93 +1,37 @@
-"""Control RPC: message framing, the client call and the sandbox's server.
+"""Control RPC: the client call and the sandbox's server.
 
-A frame is a 4-byte big-endian length followed by that many bytes of UTF-8
-JSON.  File descriptors travel as SCM_RIGHTS on the ``sendmsg`` that carries
-the first bytes of the frame.  The same framing serves the init/boot sync
-channel and the boot/CLI sync channel (docs/architecture.md).
+Messages use the framing of sentry/framing.py (length-prefixed JSON, fds as
+SCM_RIGHTS), which also serves the init/boot and boot/CLI sync channels
+(docs/architecture.md); here its errors become ControlError.
 """
-import array
 import errno
-import json
 import logging
 import os
 import socket
-import struct
 import threading
 
 from runtime import errors
+from sentry import framing
 
 log = logging.getLogger(__name__)
 
-MAX_FRAME = 16 << 20
-MAX_FDS = 64
-_HDR = struct.Struct(">I")
+MAX_FRAME = framing.MAX_FRAME
 
 
 def send_msg(sock, obj, fds=()):
     """Send one JSON frame on ``sock``, with ``fds`` as SCM_RIGHTS."""
-    data = json.dumps(obj, separators=(",", ":")).encode()
-    frame = _HDR.pack(len(data)) + data
-    anc = []
-    if fds:
-        anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
-                array.array("i", list(fds)).tobytes())]
-    sent = sock.sendmsg([frame], anc)
-    if sent < len(frame):
-        sock.sendall(frame[sent:])
+    framing.send_msg(sock, obj, fds)
 
 
 def recv_msg(sock):
-    """Receive one frame; return ``(obj, fds)`` or ``(None, [])`` on EOF.
+    """Receive one frame: ``(obj, fds)`` or ``(None, [])`` on EOF.
 
-    A truncated or malformed frame raises ControlError; received fds are
-    closed on error so that nothing leaks.
+    A truncated or malformed frame raises ControlError.
     """
-    fds = []
     try:
-        head = _recv_exact(sock, _HDR.size, fds)
-        if head is None:
-            return None, []
-        (n,) = _HDR.unpack(head)
-        if n > MAX_FRAME:
-            raise errors.ControlError(f"control frame too large ({n} bytes)")
-        body = _recv_exact(sock, n, fds)
-        if body is None:
-            raise errors.ControlError("control connection closed mid-frame")
-        try:
-            obj = json.loads(body)
-        except ValueError as e:
-            raise errors.ControlError(f"malformed control frame: {e}") from None
-        return obj, fds
-    except BaseException:
-        for fd in fds:
-            os.close(fd)
-        raise
-
-
-def _recv_exact(sock, n, fds):
-    buf = b""
-    while len(buf) < n:
-        fdsize = array.array("i").itemsize
-        data, anc, flags, _ = sock.recvmsg(
-            n - len(buf), socket.CMSG_SPACE(MAX_FDS * fdsize))
-        for level, typ, cdata in anc:
-            if level == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
-                a = array.array("i")
-                a.frombytes(cdata[:len(cdata) - len(cdata) % fdsize])
-                fds.extend(a)
-        if flags & getattr(socket, "MSG_CTRUNC", 8):
-            raise errors.ControlError("control message carried too many fds")
-        if not data:
-            if buf:
-                return None if not buf else _short(buf, n)
-            return None
-        buf += data
-    return buf
-
-
-def _short(buf, n):
-    raise errors.ControlError(
-        f"control connection closed after {len(buf)} of {n} bytes")
+        return framing.recv_msg(sock)
+    except framing.FramingError as e:
+        raise errors.ControlError(str(e)) from None
 
 
 def _connect_path(sock, path):

@@ -10,60 +10,16 @@ A platform traps the app's syscalls and resumes them; the emulation layer
 * ``owns_wait``: the platform loop is boot's only waitpid caller;
 * ``stop()``.
 
-The sync socket uses the control framing (4-byte big-endian length + JSON,
-fds as SCM_RIGHTS); it is re-implemented here because ``sentry`` never
-imports ``runtime``.
+The sync socket uses the framing of sentry/framing.py, shared with boot's
+control RPC.
 """
-import array
-import json
 import logging
 import os
-import socket
-import struct
 
-_HDR = struct.Struct(">I")
+from sentry import framing
 
-
-def send_msg(sock, obj, fds=()):
-    """One frame, with ``fds`` as SCM_RIGHTS (runtime/control.py framing)."""
-    data = json.dumps(obj, separators=(",", ":")).encode()
-    frame = _HDR.pack(len(data)) + data
-    anc = []
-    if fds:
-        anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
-                array.array("i", list(fds)).tobytes())]
-    sent = sock.sendmsg([frame], anc)
-    if sent < len(frame):
-        sock.sendall(frame[sent:])
-
-
-def recv_msg(sock):
-    """One frame: ``(obj, fds)``, or ``(None, [])`` on EOF."""
-    fds = []
-    buf = b""
-    need = _HDR.size
-    body = False
-    while True:
-        while len(buf) < need:
-            data, anc, _, _ = sock.recvmsg(need - len(buf),
-                                           socket.CMSG_SPACE(16 * 4))
-            for level, typ, cdata in anc:
-                if level == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
-                    a = array.array("i")
-                    a.frombytes(cdata[:len(cdata) - len(cdata) % 4])
-                    fds.extend(a)
-            if not data:
-                for fd in fds:
-                    os.close(fd)
-                return None, []
-            buf += data
-        if body:
-            return json.loads(buf), fds
-        need = _HDR.unpack(buf)[0]
-        buf = b""
-        body = True
-        if need == 0:
-            return json.loads(b"null"), fds
+send_msg = framing.send_msg
+recv_msg = framing.recv_msg
 
 
 def expect_continue(sock):
