@@ -299,11 +299,14 @@ def test_sysctl_not_namespaced_rejected(busybox_rootfs):
         init.spawn_init(spec, busybox_rootfs, "t1")
 
 
-def test_user_namespace_unsupported(busybox_rootfs):
+def test_user_namespace_needs_mappings(busybox_rootfs):
+    """Checked before the fork (tests/integration/test_userns.py runs real
+    user namespaces)."""
     spec = base_spec()
     spec["linux"]["namespaces"].append({"type": "user"})
-    with pytest.raises(errors.UnsupportedError,
-                       match="user namespace is not supported yet"):
+    with pytest.raises(errors.InvalidSpecError,
+                       match="^linux.uidMappings: is required with a new "
+                       "user namespace$"):
         init.spawn_init(spec, busybox_rootfs, "t1")
 
 
