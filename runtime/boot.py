@@ -39,6 +39,9 @@ class _Container:
         self.status = st.CREATING
         self.exit_status = None     # wait status of init
         self.lock = threading.Lock()
+        self.gofer = None           # runtime.gofer_proc.Gofer
+        self.view = None            # the sentry's view of its files
+        self.overlay = False
 
     def oci_state(self):
         return {"ociVersion": self.spec.get("ociVersion", "1.0.2"),
@@ -90,6 +93,11 @@ class Boot:
         cgroup = Cgroup.for_spec(cid, spec, self.config.systemd_cgroup)
         c = _Container(cid, bundle, spec, cgroup)
         self.containers[cid] = c
+        if self.config.overlay:
+            from runtime import gofer_proc
+            c.overlay = True
+            spec.setdefault("root", {})["path"] = gofer_proc.overlay_root(
+                spec, bundle, self._state_dir(c))
         cgroup.create(_resources_with_default_devices(spec))
         netns = None
         if self.config.network == "host":
@@ -133,6 +141,7 @@ class Boot:
                 c.handle.send({"type": "continue", "state": c.oci_state()})
             elif t == "created":
                 c.status = st.CREATED
+                self._start_gofer(c)
                 return c
             elif t == "error":
                 raise errors.ProcessError(msg.get("message", "init failed"),
@@ -161,7 +170,7 @@ class Boot:
             c.status = st.RUNNING
             state = c.oci_state()
             c.handle.send({"type": "start", "state": state})
-            msg = self._until_exec(c.pid, c.handle)
+            msg = self._until_exec(c.pid, c.handle, c)
             c.handle.close()
             c.handle = None
             if msg is not None and msg.get("type") == "error":
@@ -171,7 +180,7 @@ class Boot:
         log.debug("cid=%s started pid %d", c.id, c.pid)
         return {"pid": c.pid}
 
-    def _until_exec(self, pid, handle):
+    def _until_exec(self, pid, handle, c=None):
         """Follow a child to its execve: None when it exec'd, else the error.
 
         On the way the platform's child hook asks boot to attach the sentry
@@ -183,11 +192,82 @@ class Boot:
                 return msg
             fds = msg.pop("_fds", [])
             try:
-                self.platform.attach(pid, msg, fds)
+                self.platform.attach(pid, msg, fds, view=self._view(c))
             finally:
                 for fd in fds:
                     os.close(fd)
             handle.send({"type": "continue"})
+
+    # -- the container's files: gofer and view (issue 4) -------------------
+    def _state_dir(self, c):
+        return os.path.join(self.config.root, c.id)
+
+    def _start_gofer(self, c):
+        """The container's gofer (not with --directfs or without a sentry)."""
+        if self.platform is None or self.config.directfs:
+            return
+        from runtime import gofer_proc
+        c.gofer = gofer_proc.start(self.config, c.bundle, c.spec,
+                                   self._state_dir(c))
+        self.reaper.watch(c.gofer.pid,
+                          lambda s, c=c: self._gofer_exited(c, s))
+
+    def _view(self, c):
+        """The sentry's view of ``c``'s files (mount table from its init's
+        mountinfo, gofer connections), made at the first attach."""
+        if c is None or self.platform is None:
+            return None
+        if c.view is None:
+            from sentry.fs import mounts as fsmounts
+            ctx = {"cid": c.id, "devices": list(
+                ((c.spec.get("linux") or {}).get("resources") or {})
+                .get("devices") or [])}
+            for key in ("memory_limit", "cpu_quota"):
+                try:
+                    ctx[key] = getattr(c.cgroup, key)()
+                except (OSError, AttributeError, ValueError):
+                    ctx[key] = None
+            c.view = fsmounts.new_view(
+                c.pid, c.gofer.socks if c.gofer else None, ctx_args=ctx,
+                log=logging.getLogger("sentry"))
+        return c.view
+
+    def _gofer_exited(self, c, status):
+        """gVisor: "Gofer socket disconnected, killing container"."""
+        if c.gofer is None or c.gofer.stopping:
+            return
+        log.error("cid=%s gofer exited (%s): killing the container", c.id,
+                  exit_code(status))
+
+        def kill():
+            for pid in self._container_pids(c):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            if c.handle is not None and c.pid:
+                try:
+                    os.kill(c.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        threading.Thread(target=kill, name="gofer-died", daemon=True).start()
+
+    def _stop_gofer(self, c):
+        """Close the gofer's connections (it exits), drop --overlay."""
+        g = c.gofer
+        if g is not None:
+            g.stopping = True
+            if c.view is not None:
+                c.view.close()
+            for sock in g.socks:
+                sock.close()
+            if self.reaper.wait(g.pid, 5) is None:
+                g.kill()
+                self.reaper.wait(g.pid, 5)
+            self.reaper.forget(g.pid)
+        if c.overlay:
+            from runtime import gofer_proc
+            gofer_proc.drop_overlay(self._state_dir(c))
 
     def rpc_state(self, args, fds):
         c = self._get(args)
@@ -296,7 +376,7 @@ class Boot:
                                 cgroup_procs=c.cgroup.procs_files(),
                                 child_hook=self._child_hook())
         self.reaper.watch(h.pid)
-        msg = self._until_exec(h.pid, h)
+        msg = self._until_exec(h.pid, h, c)
         h.close()
         if msg is not None and msg.get("type") == "error":
             self.reaper.wait(h.pid, 5)
@@ -369,6 +449,7 @@ class Boot:
             if c.pid:
                 self.reaper.wait(c.pid, 10)
             c.cgroup.destroy()
+            self._stop_gofer(c)
             c.status = st.STOPPED
             self.containers.pop(c.id, None)
 

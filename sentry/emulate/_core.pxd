@@ -34,6 +34,17 @@ cdef enum:
     # pivot_root'ed in its own mount namespace).
     FS_PREFIXED = 0
     FS_OWN_NS = 1
+    # the mount table (sentry/fs/mounts.py): which backend serves a mount
+    MK_GOFER = 0
+    MK_LOCAL = 1
+    MK_SPECIAL = 2
+    MOUNT_POINT_MAX = 512
+
+ctypedef struct MountC:
+    char point[MOUNT_POINT_MAX]
+    int plen
+    int kind
+    int ro
 
 ctypedef struct Fs:
     int root_fd
@@ -43,6 +54,15 @@ ctypedef struct Fs:
     # given back to the kernel must be root-relative; else the host's
     int app_rooted
     char prefix[PATH_BUF]
+    # the container view (View in _core.pyx), or none of it (nmounts 0):
+    # the mount table, the gofer's fast connection (NULL: directfs), and
+    # the View object itself for the slow path (borrowed; the platform
+    # keeps it alive)
+    int nmounts
+    MountC *mounts
+    void *gofer
+    void *view
+    bint special
 
 ctypedef struct Call:
     int nr
@@ -58,6 +78,13 @@ ctypedef struct Call:
     # ACT_SLOW: which slow handler (SLOW_OPEN, SLOW_CONNECT)
     int slow
     bint rewrite
+    # set by the handlers of write-type calls: a read-only mount answers
+    # EROFS once the path resolved
+    int want_write
+    # what the last root_open() resolved into: a read-only mount; a file
+    # the gofer walked to (its path as the app sees it is then c.canon)
+    int last_ro
+    int last_gofer
     Fs *fs
     # platform hooks
     int (*still_valid)(Call *c) noexcept nogil
@@ -78,6 +105,7 @@ ctypedef struct Call:
     char rel[2 * PATH_BUF + 2]
     char rel2[2 * PATH_BUF + 2]
     char tmp[PATH_BUF + 1]
+    char canon[PATH_BUF + 1]
 
 ctypedef void (*handler_t)(Call *c) noexcept nogil
 
@@ -91,3 +119,4 @@ cdef int fs_init(Fs *fs, int root_fd, int mode) noexcept nogil
 cdef int strip_root(Fs *fs, const char *link, ssize_t n, char *out) noexcept nogil
 cdef int read_mem(Call *c, void *dst, uint64_t addr, size_t n) noexcept nogil
 cdef int write_mem(Call *c, uint64_t addr, const void *src, size_t n) noexcept nogil
+cdef int fs_set_view(Fs *fs, object view) except -1

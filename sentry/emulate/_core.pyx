@@ -15,13 +15,17 @@ Handlers return nothing: they set ``c.action``/``c.ret``/``c.fd``.  Errors
 are ``-errno``; nothing here allocates Python objects or takes the GIL.
 """
 
-from libc.errno cimport (errno, EFAULT, ENAMETOOLONG, ENOENT, EBADF, ENOTDIR,
+from libc.errno cimport (errno, EIO, EROFS, EXDEV, EFAULT, ENAMETOOLONG, ENOENT, EBADF, ENOTDIR,
                          EACCES, EINVAL, ENOSYS, ENXIO, EPERM, ERANGE, E2BIG,
                          EISDIR, EEXIST, ELOOP, ENOMEM, ESRCH)
 from libc.string cimport (memchr, memcpy, memmove, strlen, memcmp, strrchr,
                           memset, strstr, strcmp)
 from libc.stdio cimport snprintf
 from libc.stdint cimport uint32_t, int64_t, uint64_t
+from libc.stdlib cimport calloc, free
+
+from sentry.gofer._fast cimport (GoferConn, FastConn, gofer_open,
+                                 GOFER_SLOW)
 
 from sentry.includes.notify cimport *
 
@@ -53,6 +57,7 @@ cdef void dispatch(Call *c) noexcept nogil:
     c.fd = -1
     c.fd_flags = 0
     c.slow = SLOW_OPEN
+    c.want_write = 0
     cdef int sw
     if c.nr < 0 or c.nr >= NSYSCALLS or TABLE[c.nr] == NULL:
         c.ret = -ENOSYS
@@ -79,6 +84,11 @@ cdef int fs_init(Fs *fs, int root_fd, int mode) noexcept nogil:
     cdef ssize_t n
     fs.root_fd = root_fd
     fs.mode = mode
+    fs.nmounts = 0
+    fs.mounts = NULL
+    fs.gofer = NULL
+    fs.view = NULL
+    fs.special = False
     snprintf(link, sizeof(link), "/proc/self/fd/%d", root_fd)
     n = readlink(link, fs.prefix, PATH_BUF - 1)
     if n < 0:
@@ -132,3 +142,117 @@ cdef class FsRoot:
 
 PREFIXED = FS_PREFIXED
 OWN_NS = FS_OWN_NS
+
+
+cdef class View:
+    """One container's filesystem view for the emulation layer: the mount
+    table in C, the gofer's fast connection (None: directfs), and the
+    Python slow path (``sentry.fs.mounts.Resolver``, the special
+    filesystems).  A platform binds it to each ``Fs`` it serves
+    (``fs_set_view``) and keeps it alive while it does."""
+    cdef MountC *mounts
+    cdef int nmounts
+    cdef public object table
+    cdef public object resolver
+    cdef public object fast
+    cdef public object special_serve
+    cdef public object ctx_args
+    cdef public object log
+
+    def __cinit__(self):
+        self.mounts = NULL
+        self.nmounts = 0
+
+    def __dealloc__(self):
+        free(self.mounts)
+
+    def __init__(self, table, fast=None, gofs=None, ctx_args=None, log=None):
+        from sentry.fs.mounts import Resolver, KINDS
+        cdef int i
+        cdef bytes b
+        self.table = table
+        self.fast = fast
+        self.resolver = Resolver(table, gofs)
+        self.ctx_args = dict(ctx_args or {})
+        self.log = log
+        try:
+            from sentry.fs import special
+            self.special_serve = special.serve
+        except ImportError:
+            self.special_serve = None
+        n = len(table.entries)
+        self.mounts = <MountC *>calloc(max(n, 1), sizeof(MountC))
+        if self.mounts == NULL:
+            raise MemoryError()
+        for i, m in enumerate(table.entries):
+            b = m.point.encode("utf-8", "surrogateescape")
+            if len(b) >= MOUNT_POINT_MAX:
+                raise ValueError(f"mount point too long: {m.point!r}")
+            memcpy(self.mounts[i].point, <char *>b, len(b))
+            self.mounts[i].point[len(b)] = 0
+            self.mounts[i].plen = 0 if b == b"/" else len(b)
+            self.mounts[i].kind = KINDS[m.kind]
+            self.mounts[i].ro = m.readonly
+        self.nmounts = n
+
+    def close(self):
+        """Close the gofer connections (after the platform stopped)."""
+        if self.fast is not None:
+            self.fast.close()
+        gofs = self.resolver.gofs
+        if gofs is not None:
+            gofs.c.close()
+
+    @property
+    def directfs(self):
+        return self.fast is None
+
+    def canonical(self, int root_fd, bytes rel, bint follow):
+        r = self.resolver.canonical(root_fd, rel.decode("utf-8",
+                                                        "surrogateescape"),
+                                    follow)
+        if isinstance(r, int):
+            return r
+        return r.encode("utf-8", "surrogateescape")
+
+    def special(self, int tid, int root_fd, bytes point, bytes rest, str op,
+                int flags, int mode):
+        from sentry.fs.mounts import SpecialCtx, _tgid
+        m = self.table.lookup(point.decode("utf-8", "surrogateescape"))
+        try:
+            ctx = SpecialCtx(tid=tid, pid=_tgid(tid), root_fd=root_fd,
+                             mounts=self.table, **self.ctx_args)
+            return self.special_serve(ctx, m.special,
+                                      rest.decode("utf-8", "surrogateescape"),
+                                      op, flags, mode)
+        except Exception:
+            if self.log is not None:
+                self.log.exception("special %s %r failed", op, rest)
+            return -EIO
+
+
+cdef int fs_set_view(Fs *fs, object view) except -1:
+    """Serve ``fs`` through ``view`` (a View, or None for the plain root)."""
+    cdef View v
+    if view is None:
+        fs.nmounts = 0
+        fs.mounts = NULL
+        fs.gofer = NULL
+        fs.view = NULL
+        fs.special = False
+        return 0
+    v = <View?>view
+    fs.mounts = v.mounts
+    fs.gofer = NULL if v.fast is None else <void *>(<FastConn>v.fast).g
+    fs.view = <void *>v
+    fs.special = v.special_serve is not None
+    fs.nmounts = v.nmounts
+    return 0
+
+
+def mount_index(View view, bytes path):
+    """Test hook: the index in the table of the mount serving ``path``."""
+    cdef Fs fs
+    fs.mounts = view.mounts
+    fs.nmounts = view.nmounts
+    return mount_of(&fs, path)

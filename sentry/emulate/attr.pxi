@@ -13,6 +13,7 @@ cdef extern from "<errno.h>":
 
 cdef void do_chmod(Call *c, int dirfd, uint64_t addr, unsigned int mode,
                    int flags) noexcept nogil:
+    c.want_write = 1
     cdef int fd, r
     if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
         ret(c, -EINVAL)
@@ -54,6 +55,7 @@ cdef void h_fchmodat2(Call *c) noexcept nogil:
 
 cdef void do_chown(Call *c, int dirfd, uint64_t addr, unsigned int uid,
                    unsigned int gid, int flags) noexcept nogil:
+    c.want_write = 1
     cdef int fd, r
     if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
         ret(c, -EINVAL)
@@ -89,6 +91,7 @@ cdef void h_fchownat(Call *c) noexcept nogil:
 cdef void do_utimes(Call *c, int dirfd, uint64_t addr, int64_t *ts,
                     int flags) noexcept nogil:
     """``ts`` is two timespecs (sec, nsec) or NULL for "now"."""
+    c.want_write = 1
     cdef int fd, r
     if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
         ret(c, -EINVAL)
@@ -183,6 +186,7 @@ cdef void h_utime(Call *c) noexcept nogil:
 
 cdef void h_truncate(Call *c) noexcept nogil:
     """truncate implements linux syscall truncate(2)."""
+    c.want_write = 1
     cdef int n, fd, r
     if <int64_t>c.args[1] < 0:
         ret(c, -EINVAL)

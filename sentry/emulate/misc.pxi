@@ -115,6 +115,7 @@ cdef void h_getxattrat(Call *c) noexcept nogil:
 
 cdef void h_setxattrat(Call *c) noexcept nogil:
     """setxattrat implements linux syscall setxattrat(2)."""
+    c.want_write = 1
     do_xattrat(c, 1)
 
 
@@ -125,6 +126,7 @@ cdef void h_listxattrat(Call *c) noexcept nogil:
 
 cdef void h_removexattrat(Call *c) noexcept nogil:
     """removexattrat implements linux syscall removexattrat(2)."""
+    c.want_write = 1
     do_xattrat(c, 3)
 
 

@@ -6,8 +6,9 @@
 
 cdef void do_mkdir(Call *c, int dirfd, uint64_t addr, unsigned int mode) noexcept nogil:
     cdef const char *last
-    cdef int fd = parent_fd(c, dirfd, addr, c.path, c.rel, &last)
-    cdef int r
+    cdef int fd, r
+    c.want_write = 2
+    fd = parent_fd(c, dirfd, addr, c.path, c.rel, &last)
     if fd < 0:
         ret(c, fd)
         return
@@ -33,6 +34,7 @@ cdef void do_unlink(Call *c, int dirfd, uint64_t addr, int flags) noexcept nogil
     if flags & ~AT_REMOVEDIR:
         ret(c, -EINVAL)
         return
+    c.want_write = 1
     fd = parent_fd(c, dirfd, addr, c.path, c.rel, &last)
     if fd < 0:
         ret(c, fd)
@@ -63,6 +65,7 @@ cdef void do_rename(Call *c, int olddir, uint64_t oldp, int newdir,
     cdef const char *last1
     cdef const char *last2
     cdef int fd1, fd2, r
+    c.want_write = 1
     fd1 = parent_fd(c, olddir, oldp, c.path, c.rel, &last1)
     if fd1 < 0:
         ret(c, fd1)
@@ -110,6 +113,7 @@ cdef void do_link(Call *c, int olddir, uint64_t oldp, int newdir,
     if fd1 < 0:
         ret(c, fd1)
         return
+    c.want_write = 2
     fd2 = parent_fd(c, newdir, newp, c.path2, c.rel2, &last)
     if fd2 < 0:
         close(fd1)
@@ -144,6 +148,7 @@ cdef void do_symlink(Call *c, uint64_t target, int newdir,
     if r == 0:
         ret(c, -ENOENT)
         return
+    c.want_write = 2
     fd = parent_fd(c, newdir, newp, c.path, c.rel, &last)
     if fd < 0:
         ret(c, fd)
@@ -168,6 +173,7 @@ cdef void do_mknod(Call *c, int dirfd, uint64_t addr, unsigned int mode,
                    unsigned long dev) noexcept nogil:
     cdef const char *last
     cdef int fd, r
+    c.want_write = 2
     fd = parent_fd(c, dirfd, addr, c.path, c.rel, &last)
     if fd < 0:
         ret(c, fd)

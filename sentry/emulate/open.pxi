@@ -24,6 +24,24 @@ cdef int kernel_path(Call *c, int fd, char *out) noexcept nogil:
     return <int>n
 
 
+cdef int gofer_path(Call *c, int fd, char *out) noexcept nogil:
+    """kernel_path(), except for a file the gofer walked to: its path in the
+    container is the one the sentry resolved (c.canon), which is the path
+    the app's own mount namespace names it by."""
+    cdef int n
+    if not c.last_gofer:
+        return kernel_path(c, fd, out)
+    n = <int>strlen(c.canon)
+    if c.fs.mode == FS_PREFIXED and not c.fs.app_rooted:
+        if n + c.fs.prefix_len >= PATH_BUF:
+            return -ENAMETOOLONG
+        memcpy(out, c.fs.prefix, c.fs.prefix_len)
+        memcpy(out + c.fs.prefix_len, c.canon, n + 1)
+        return n + c.fs.prefix_len
+    memcpy(out, c.canon, n + 1)
+    return n
+
+
 cdef void open_rewrite(Call *c, int flags, uint64_t resolve) noexcept nogil:
     """ptrace: resolve safely, then hand the kernel the resolved path.
 
@@ -35,6 +53,14 @@ cdef void open_rewrite(Call *c, int flags, uint64_t resolve) noexcept nogil:
     cdef stat st
     cdef uint64_t look = O_PATH | (flags & (O_NOFOLLOW | O_DIRECTORY))
     fd = root_open(c, c.rel, look, 0, resolve)
+    if c.fs.nmounts and fd >= 0 and not c.last_gofer and write_intent(flags):
+        c.last_ro = fd_mount_ro(c, fd, c.last_ro)
+    if c.last_ro and write_intent(flags) and not (flags & O_PATH):
+        n = ro_open(c, fd, flags)      # closes fd
+        if n <= 0:
+            ret(c, n)
+            return
+        fd = root_open(c, c.rel, look, 0, resolve)
     if fd >= 0 and not (flags & O_PATH) and fstat(fd, &st) == 0 and (
             S_ISFIFO(st.st_mode) or S_ISCHR(st.st_mode)):
         c.slow = SLOW_RESTART
@@ -43,7 +69,7 @@ cdef void open_rewrite(Call *c, int flags, uint64_t resolve) noexcept nogil:
             close(fd)
             ret(c, -EEXIST)
             return
-        n = kernel_path(c, fd, c.rel2)
+        n = gofer_path(c, fd, c.rel2)
         close(fd)
         if n < 0:
             ret(c, n)
@@ -60,7 +86,11 @@ cdef void open_rewrite(Call *c, int flags, uint64_t resolve) noexcept nogil:
         if fd < 0:
             ret(c, fd)
             return
-        n = kernel_path(c, fd, c.rel2)
+        if c.last_ro:
+            close(fd)
+            ret(c, -EROFS)
+            return
+        n = gofer_path(c, fd, c.rel2)
         close(fd)
         if n < 0:
             ret(c, n)

@@ -247,8 +247,9 @@ cdef int magic_fd(Call *c, const char *rel) noexcept nogil:
     return v if p[0] == 0 else -1
 
 
-cdef int root_open(Call *c, const char *rel, uint64_t flags, uint64_t mode,
-                   uint64_t resolve) noexcept nogil:
+cdef int local_open(Call *c, const char *rel, uint64_t flags, uint64_t mode,
+                    uint64_t resolve) noexcept nogil:
+    """openat2 inside the app's root fd (directfs, local mounts)."""
     cdef open_how how
     cdef int fd
     how.flags = flags | O_CLOEXEC
@@ -256,6 +257,267 @@ cdef int root_open(Call *c, const char *rel, uint64_t flags, uint64_t mode,
     how.resolve = resolve | RESOLVE_SAFE
     fd = <int>syscall(SYS_openat2, c.fs.root_fd, rel, &how, sizeof(how))
     return fd if fd >= 0 else -errno
+
+
+# -- the mount table and the backends ---------------------------------------
+
+cdef int mount_of(Fs *fs, const char *p) noexcept nogil:
+    """Index of the mount with the longest point that prefixes ``p``."""
+    cdef int i, best = 0, blen = -1, k
+    for i in range(fs.nmounts):
+        k = fs.mounts[i].plen
+        if k > blen and (k == 0 or (memcmp(p, fs.mounts[i].point, k) == 0 and
+                                    (p[k] == 0 or p[k] == b'/'))):
+            best = i
+            blen = k
+    return best
+
+
+cdef bint has_dots(const char *p) noexcept nogil:
+    """``p`` has a ``.`` or ``..`` name (lexical mount lookup would lie)."""
+    cdef int i = 0
+    while p[i] != 0:
+        if p[i] == b'.' and (i == 0 or p[i - 1] == b'/'):
+            if p[i + 1] == 0 or p[i + 1] == b'/':
+                return True
+            if p[i + 1] == b'.' and (p[i + 2] == 0 or p[i + 2] == b'/'):
+                return True
+        i += 1
+    return False
+
+
+cdef int canonicalize(Call *c, const char *rel, bint follow, char *out) noexcept with gil:
+    """The slow path: View.canonical (with the GIL) into ``out``."""
+    cdef Py_ssize_t n
+    cdef bytes b
+    try:
+        res = (<object>c.fs.view).canonical(c.fs.root_fd, <bytes>rel, follow)
+        if isinstance(res, int):
+            return res
+        b = res
+        n = len(b)
+        if n >= PATH_BUF:
+            return -ENAMETOOLONG
+        memcpy(out, <char *>b, n)
+        out[n] = 0
+        return <int>n
+    except BaseException:
+        return -EIO
+
+
+cdef int special_open(Call *c, int mi, const char *p, uint64_t flags,
+                      uint64_t mode, int *handled) noexcept with gil:
+    """sentry.fs.special.serve for ``p`` (in special mount ``mi``)."""
+    cdef int k = c.fs.mounts[mi].plen
+    cdef const char *rest = p + k
+    handled[0] = 0
+    while rest[0] == b'/':
+        rest += 1
+    try:
+        op = ("stat" if not flags & O_NOFOLLOW else "lstat") \
+            if flags & O_PATH else "open"
+        res = (<object>c.fs.view).special(
+            c.tid, c.fs.root_fd, c.fs.mounts[mi].point[:k] or b"/",
+            <bytes>rest, op, <int>(flags & ~O_CLOEXEC), <int>mode)
+        if isinstance(res, int):
+            handled[0] = 1
+            return res
+        return 0
+    except BaseException:
+        handled[0] = 1
+        return -EIO
+
+
+cdef inline bint write_intent(uint64_t flags) noexcept nogil:
+    return ((flags & O_ACCMODE) != O_RDONLY or
+            (flags & (O_TRUNC | O_CREAT)) != 0 or
+            (flags & O_TMPFILE) == O_TMPFILE)
+
+
+cdef int ro_open(Call *c, int fd, uint64_t flags) noexcept nogil:
+    """An open that resolved to ``fd`` (O_PATH, or -errno) on a read-only
+    mount: the answer Linux gives, or 1 when the open may go on."""
+    cdef stat st
+    if fd < 0:
+        if fd == -ENOENT and flags & O_CREAT:
+            return -EROFS
+        return fd
+    if flags & O_CREAT and flags & O_EXCL:
+        close(fd)
+        return -EEXIST
+    if (flags & O_ACCMODE) != O_RDONLY or flags & O_TRUNC or \
+            (flags & O_TMPFILE) == O_TMPFILE:
+        if fstat(fd, &st) == 0 and S_ISDIR(st.st_mode) and \
+                (flags & O_TMPFILE) != O_TMPFILE:
+            close(fd)
+            return -EISDIR
+        close(fd)
+        return -EROFS
+    close(fd)
+    return 1
+
+
+cdef int reopen_fd(int fd, uint64_t flags, uint64_t mode) noexcept nogil:
+    cdef char proc[64]
+    cdef int r
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd)
+    r = openat(-1, proc, <int>((flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) |
+                               O_CLOEXEC), <int>mode)
+    return r if r >= 0 else -errno
+
+
+cdef int gofer_backend(Call *c, MountC *m, char *p, uint64_t flags,
+                       uint64_t mode, uint64_t resolve) noexcept nogil:
+    """Open ``p`` (absolute, in a gofer mount) through the gofer: the gofer
+    walks to an O_PATH fd (it alone resolves names on the host); the sentry
+    then reopens that fd, or creates in the walked parent, with the app's
+    credentials, so the kernel's permission checks are the app's."""
+    cdef GoferConn *g = <GoferConn *>c.fs.gofer
+    cdef int fd, pfd, k, n, r
+    cdef uint64_t look
+    cdef stat st
+    cdef bint tmpfile = (flags & O_TMPFILE) == O_TMPFILE
+    look = O_PATH | (flags & (O_NOFOLLOW | O_DIRECTORY))
+    fd = gofer_open(g, p, <int>look, 0, 0xFFFFFFFF, 0xFFFFFFFF)
+    if fd == GOFER_SLOW:
+        return fd
+    if fd == -EACCES or fd == -ENXIO:
+        # devices, which the gofer never opens: the app's own view
+        return local_open(c, p, flags, mode, resolve)
+    if fd >= 0 and c.want_write and m.ro:
+        close(fd)
+        return -EROFS
+    if flags & O_PATH:
+        return fd
+    if m.ro and (write_intent(flags)):
+        r = ro_open(c, fd, flags)
+        if r <= 0:
+            return r
+        fd = gofer_open(g, p, <int>look, 0, 0xFFFFFFFF, 0xFFFFFFFF)
+        if fd < 0:
+            return fd
+    if fd >= 0:
+        if flags & O_CREAT and flags & O_EXCL:
+            close(fd)
+            return -EEXIST
+        if flags & O_NOFOLLOW and fstat(fd, &st) == 0 and S_ISLNK(st.st_mode):
+            close(fd)
+            return -ELOOP
+        r = reopen_fd(fd, flags, mode)
+        close(fd)
+        return r
+    if fd != -ENOENT or not (flags & O_CREAT) or tmpfile:
+        return fd
+    # create the last name in its parent, as the app
+    n = <int>strlen(p)
+    k = split_last(p, n)
+    if p[n - 1] == b'/':
+        return -EISDIR
+    if k <= 1:
+        pfd = gofer_open(g, "/", O_PATH | O_DIRECTORY, 0, 0xFFFFFFFF,
+                         0xFFFFFFFF)
+    else:
+        p[k - 1] = 0
+        pfd = gofer_open(g, p, O_PATH | O_DIRECTORY, 0, 0xFFFFFFFF,
+                         0xFFFFFFFF)
+        p[k - 1] = b'/'
+    if pfd < 0:
+        return pfd
+    r = openat(pfd, p + k, <int>(flags | O_NOFOLLOW | O_CLOEXEC), <int>mode)
+    r = r if r >= 0 else -errno
+    close(pfd)
+    return r
+
+
+cdef int fd_mount_ro(Call *c, int fd, int dflt) noexcept nogil:
+    """Whether our ``fd`` lies on a read-only mount of the table (by the
+    path the kernel prints for it); ``dflt`` when that is unknown."""
+    cdef char proc[64]
+    cdef ssize_t n
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd)
+    n = readlink(proc, c.tmp, PATH_BUF)
+    if n <= 0 or n >= PATH_BUF:
+        return dflt
+    c.tmp[n] = 0
+    cdef int k = c.fs.prefix_len
+    if c.fs.mode == FS_PREFIXED and k:
+        if n < k or memcmp(c.tmp, c.fs.prefix, k) != 0:
+            return dflt
+        if n == k:
+            return c.fs.mounts[mount_of(c.fs, "/")].ro
+        if c.tmp[k] != b'/':
+            return dflt
+        return c.fs.mounts[mount_of(c.fs, c.tmp + k)].ro
+    return c.fs.mounts[mount_of(c.fs, c.tmp)].ro
+
+
+cdef int root_open(Call *c, const char *rel, uint64_t flags, uint64_t mode,
+                   uint64_t resolve) noexcept nogil:
+    """Open ``rel`` (absolute inside the container) for the sentry.
+
+    Without a view: openat2 in the root fd.  With one, the mount table
+    picks the backend: the gofer (``c.fs.gofer``; NULL in directfs mode),
+    the special filesystems, or the root fd; read-only mounts answer
+    EROFS (``write_intent`` opens, ``c.want_write`` calls).
+    """
+    cdef int mi, r, n, tries, handled = 0
+    cdef char *p
+    cdef MountC *m
+    cdef bint follow = not (flags & O_NOFOLLOW)
+    c.last_ro = 0
+    c.last_gofer = 0
+    if c.fs.nmounts == 0:
+        return local_open(c, rel, flags, mode, resolve)
+    n = <int>strlen(rel)
+    if n >= PATH_BUF:
+        return -ENAMETOOLONG
+    if c.fs.gofer != NULL and has_dots(rel):
+        r = canonicalize(c, rel, follow, c.canon)
+        if r < 0:
+            return r
+    else:
+        memcpy(c.canon, rel, n + 1)
+    p = c.canon
+    for tries in range(3):
+        mi = mount_of(c.fs, p)
+        m = &c.fs.mounts[mi]
+        c.last_ro = m.ro
+        if m.kind == MK_SPECIAL and c.fs.special:
+            r = special_open(c, mi, p, flags, mode, &handled)
+            if handled:
+                return r
+        if m.kind == MK_GOFER and c.fs.gofer != NULL:
+            c.last_gofer = 1
+            r = gofer_backend(c, m, p, flags, mode, resolve)
+            if r != GOFER_SLOW:
+                return r
+            r = canonicalize(c, p, follow, c.canon)
+            if r < 0:
+                return r
+            continue
+        # the app's root fd: directfs, local and special mounts.  The
+        # kernel follows symlinks here, so a write goes by the mount the
+        # file really lies on.
+        if c.want_write or (write_intent(flags) and not (flags & O_PATH)):
+            r = local_open(c, p, O_PATH | (flags & (O_NOFOLLOW | O_DIRECTORY)),
+                           0, resolve)
+            if r >= 0:
+                c.last_ro = fd_mount_ro(c, r, m.ro)
+            if c.last_ro:
+                if c.want_write:
+                    if r >= 0:
+                        close(r)
+                        return -EROFS
+                    return r
+                r = ro_open(c, r, flags)
+                if r <= 0:
+                    return r
+            elif r >= 0:
+                if flags & O_PATH:
+                    return r
+                close(r)
+        return local_open(c, p, flags, mode, resolve)
+    return -EIO
 
 
 cdef int open_app_fd(Call *c, int fd, int flags) noexcept nogil:
@@ -357,6 +619,15 @@ cdef int parent_fd(Call *c, int dirfd, uint64_t addr, char *buf, char *rel,
         rel[k - 1] = 0
         fd = root_open(c, rel, O_PATH | O_DIRECTORY, 0, 0)
         rel[k - 1] = b'/'
+    if fd == -EROFS and c.want_write == 2:
+        # creating calls: an existing name is EEXIST even on a read-only
+        # mount - the kernel looks it up before asking for write access
+        c.want_write = 0
+        k = root_open(c, rel, O_PATH | O_NOFOLLOW, 0, 0)
+        c.want_write = 2
+        if k >= 0:
+            close(k)
+            return -EEXIST
     return fd
 
 

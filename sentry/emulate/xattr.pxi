@@ -74,6 +74,7 @@ cdef void h_lgetxattr(Call *c) noexcept nogil:
 
 
 cdef void do_setxattr(Call *c, int nofollow) noexcept nogil:
+    c.want_write = 1
     cdef char name[XATTR_NAME_MAX + 1]
     cdef char proc[64]
     cdef size_t size = c.args[3]
@@ -159,6 +160,7 @@ cdef void h_llistxattr(Call *c) noexcept nogil:
 
 
 cdef void do_removexattr(Call *c, int nofollow) noexcept nogil:
+    c.want_write = 1
     cdef char name[XATTR_NAME_MAX + 1]
     cdef char proc[64]
     cdef int fd, r

@@ -17,7 +17,7 @@ from libc.stdlib cimport malloc, free
 from libc.stdint cimport uint64_t, int64_t, intptr_t
 
 from sentry.includes.notify cimport *
-from sentry.emulate._core cimport (Call, Fs, dispatch, fs_init, call_init,
+from sentry.emulate._core cimport (Call, Fs, dispatch, fs_init, fs_set_view, call_init,
                                    call_release, enter_creds, leave_creds, ACT_RETURN,
                                    ACT_CONTINUE, ACT_FD, ACT_SLOW, SLOW_OPEN,
                                    SLOW_CONNECT)
@@ -83,6 +83,7 @@ cdef class NotifyLoop:
     cdef seccomp_notif req
     cdef Call call
     cdef object pending
+    cdef object views
     cdef object lock
     cdef object slow
     cdef object trace
@@ -105,19 +106,22 @@ cdef class NotifyLoop:
         """``slow(loop, id, tid, nr, rel, flags, mode)`` serves ACT_SLOW;
         ``trace(tid, nr, args, path, result)`` is the strace hook."""
         self.pending = []
+        self.views = []
         self.lock = threading.Lock()
         self.slow = slow
         self.trace = trace
         self.thread = None
 
-    def add(self, int listener, int root_fd, int mode, bint app_rooted):
-        """Serve ``listener`` (ours now) with paths inside ``root_fd``."""
+    def add(self, int listener, int root_fd, int mode, bint app_rooted,
+            view=None):
+        """Serve ``listener`` (ours now) with paths inside ``root_fd``,
+        through the container ``view`` (sentry.emulate._core.View) if any."""
         cdef int one = 1
         if ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
                  <unsigned long>SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) < 0:
             pass        # before Linux 6.6: answers take a cross-CPU wake-up
         with self.lock:
-            self.pending.append((listener, root_fd, mode, app_rooted))
+            self.pending.append((listener, root_fd, mode, app_rooted, view))
         self._kick()
 
     def _kick(self):
@@ -141,7 +145,7 @@ cdef class NotifyLoop:
         read(self.wake, &v, 8)
         with self.lock:
             items, self.pending[:] = list(self.pending), []
-        for listener, root_fd, mode, app_rooted in items:
+        for listener, root_fd, mode, app_rooted, view in items:
             if self.nl >= MAXL:
                 os.close(listener)
                 continue
@@ -151,6 +155,9 @@ cdef class NotifyLoop:
                 os.close(listener)
                 continue
             self.fs[i].app_rooted = app_rooted
+            fs_set_view(&self.fs[i], view)
+            if view is not None:
+                self.views.append(view)
             self.lfd[i] = listener
             self.nl += 1
         return 0

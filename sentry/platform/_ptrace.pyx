@@ -19,7 +19,7 @@ from libc.stdlib cimport calloc, free
 from libc.stdint cimport uint64_t, int64_t, uint8_t
 
 from sentry.includes.notify cimport *
-from sentry.emulate._core cimport (Call, Fs, dispatch, fs_init, call_init,
+from sentry.emulate._core cimport (Call, Fs, dispatch, fs_init, fs_set_view, call_init,
                                    call_release, SLOW_RESTART, write_mem,
                                    ACT_RETURN, ACT_CONTINUE, ACT_FD, ACT_SLOW,
                                    ACT_REWRITE)
@@ -90,6 +90,7 @@ cdef class PtraceLoop:
     cdef public int tid
     cdef bint stopping
     cdef object pending
+    cdef object views
     cdef object lock
     cdef object on_exit
     cdef object trace
@@ -128,6 +129,7 @@ cdef class PtraceLoop:
         with ``trace_all`` every call is stopped at entry and exit too
         (PTRACE_SYSCALL) and logged, not only the trapped ones."""
         self.pending = []
+        self.views = []
         self.lock = threading.Lock()
         self.on_exit = on_exit
         self.trace = trace
@@ -155,13 +157,14 @@ cdef class PtraceLoop:
         if self.tid:
             syscall(SYS_tgkill, getpid(), self.tid, SIGWAKE)
 
-    def seize(self, int pid, int root_fd, int mode, bint app_rooted, timeout=10):
+    def seize(self, int pid, int root_fd, int mode, bint app_rooted, timeout=10,
+              view=None):
         """Trace ``pid`` (and its future children) from the loop thread;
         returns once seized, or raises OSError."""
         done = threading.Event()
         box = []
         with self.lock:
-            self.pending.append((pid, root_fd, mode, app_rooted, done, box))
+            self.pending.append((pid, root_fd, mode, app_rooted, done, box, view))
         for _ in range(int(timeout / 0.02)):
             self._kick()
             if done.wait(0.02):
@@ -187,7 +190,7 @@ cdef class PtraceLoop:
         read(self.wake, &v, 8)
         with self.lock:
             items, self.pending[:] = list(self.pending), []
-        for pid, root_fd, mode, app_rooted, done, box in items:
+        for pid, root_fd, mode, app_rooted, done, box, view in items:
             err = 0
             if self.nfs >= MAXFS or pid >= self.pid_max:
                 err = 24
@@ -198,6 +201,9 @@ cdef class PtraceLoop:
                     err = -r
                 else:
                     self.fs[i].app_rooted = app_rooted
+                    fs_set_view(&self.fs[i], view)
+                    if view is not None:
+                        self.views.append(view)
                     if ptrace(PTRACE_SEIZE, pid, NULL, <void *>opts) < 0:
                         err = errno
                     else:

@@ -73,7 +73,7 @@ class Platform:
     def child_hook(self, sync_sock):
         pass
 
-    def attach(self, pid, msg=None, fds=()):
+    def attach(self, pid, msg=None, fds=(), view=None):
         pass
 
     def stop(self):

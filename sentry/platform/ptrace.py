@@ -44,10 +44,10 @@ class PtracePlatform(base.Platform):
                 raise
             _seccomp.install_bpf(self.bpf, 0, nnp=True)
 
-    def attach(self, pid, msg=None, fds=()):
+    def attach(self, pid, msg=None, fds=(), view=None):
         root = self.app_root(pid)
         mode, rooted = base.root_mode(pid, root)
-        self.loop.seize(pid, root, mode, rooted)
+        self.loop.seize(pid, root, mode, rooted, view=view)
 
     def stop(self):
         self.loop.stop()

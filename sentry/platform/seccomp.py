@@ -56,13 +56,14 @@ class SeccompPlatform(base.Platform):
             os.close(listener)
         base.expect_continue(sync_sock)
 
-    def attach(self, pid, msg=None, fds=()):
-        """Serve the listener the child sent (``fds[0]``; we dup it)."""
+    def attach(self, pid, msg=None, fds=(), view=None):
+        """Serve the listener the child sent (``fds[0]``; we dup it),
+        through the container ``view`` (``sentry.fs.mounts.new_view``)."""
         if not fds:
             raise OSError(errno.EINVAL, "seccomp platform: no listener fd")
         root = self.app_root(pid)
         mode, rooted = base.root_mode(pid, root)
-        self.loop.add(os.dup(fds[0]), root, mode, rooted)
+        self.loop.add(os.dup(fds[0]), root, mode, rooted, view)
 
     def stop(self):
         self.loop.stop()

@@ -4,12 +4,17 @@
 chroots into ``root``,) runs the platform's child hook and execs ``argv``;
 the parent attaches the platform through the same sync messages boot uses,
 collects stdout/stderr and the exit status.  ``platform="native"`` runs the
-same thing without a sentry, for differential tests.
+same thing without a sentry, for differential tests.  ``view="gofer"``
+serves the files through a gofer (``runtime.gofer.serve_tree`` of ``root``
+in a subprocess) and the mount table of this process; ``view="directfs"``
+uses the mount table with the root fd.
 """
 import os
 import select
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -34,7 +39,8 @@ class Result:
 
 def run(name, argv, *, root="/", chroot=False, cwd=None, env=None,
         stdin=b"", timeout=60, strace=False, log=None, bpf=None,
-        pass_fds=None, setsid=False, on_start=None, user=None):
+        pass_fds=None, setsid=False, on_start=None, user=None, view=None,
+        table=None, on_gofer=None):
     env = env if env is not None else {"PATH": "/usr/local/bin:/usr/bin:/bin",
                                        "HOME": "/", "LANG": "C.UTF-8"}
     exits = {}
@@ -45,7 +51,17 @@ def run(name, argv, *, root="/", chroot=False, cwd=None, env=None,
         exited.set()
 
     p = None
+    gofer = None
+    vobj = None
     root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    if name != "native" and view is not None:
+        from sentry.fs import mounts
+        socks = None
+        if view == "gofer":
+            gofer, socks = start_gofer(root)
+        vobj = mounts.new_view(os.getpid(), socks, table=table)
+        if on_gofer is not None:
+            on_gofer(gofer)
     if name != "native":
         p = platforms.new(name, root_fd=root_fd, strace=strace, log=log,
                           on_exit=on_exit, bpf=bpf)
@@ -95,7 +111,7 @@ def run(name, argv, *, root="/", chroot=False, cwd=None, env=None,
         msg, fds = base.recv_msg(ps)
         if msg is not None and p is not None:
             try:
-                p.attach(pid, msg, fds)
+                p.attach(pid, msg, fds, view=vobj)
             finally:
                 for fd in fds:
                     os.close(fd)
@@ -131,6 +147,41 @@ def run(name, argv, *, root="/", chroot=False, cwd=None, env=None,
             except ChildProcessError:
                 pass
         os.close(root_fd)
+        if gofer is not None:
+            stop_gofer(gofer, vobj)
+
+
+GOFER_CODE = (
+    "import socket, sys, threading\n"
+    "from runtime import gofer\n"
+    "ts = [threading.Thread(target=gofer.serve_tree, args=(sys.argv[1], "
+    "socket.socket(fileno=int(f)))) for f in sys.argv[2:]]\n"
+    "[t.start() for t in ts]\n[t.join() for t in ts]\n")
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+
+def start_gofer(root):
+    """A gofer serving ``root`` on two connections: ``(Popen, (fast,
+    slow))``."""
+    pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+             for _ in range(2)]
+    theirs = [b.fileno() for _, b in pairs]
+    proc = subprocess.Popen([sys.executable, "-c", GOFER_CODE, root]
+                            + [str(f) for f in theirs], pass_fds=theirs,
+                            cwd=REPO)
+    for _, b in pairs:
+        b.close()
+    return proc, (pairs[0][0], pairs[1][0])
+
+
+def stop_gofer(proc, view):
+    if view is not None:
+        view.close()
+    try:
+        proc.wait(5)
+    except (subprocess.TimeoutExpired, ChildProcessError):
+        proc.kill()
 
 
 def _collect(out_r, err_r, timeout, pid):

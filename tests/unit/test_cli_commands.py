@@ -611,9 +611,11 @@ def test_gofer_calls_runtime_gofer(capsys, monkeypatch):
         return 0
     monkeypatch.setattr(runtime.gofer, "main", gofer_main)
     code, _, _ = invoke(capsys, ["gofer", "--bundle", "/b", "--sock-fd",
-                                 "4", "--spec", "/s.json", "--no-seccomp"])
+                                 "4", "--sock-fd", "5", "--spec", "/s.json",
+                                 "--no-seccomp"])
     assert code == 0
-    assert seen == {"bundle": "/b", "fd": 4, "spec": "/s.json", "sc": False}
+    assert seen == {"bundle": "/b", "fd": [4, 5], "spec": "/s.json",
+                    "sc": False}
 
 
 def test_gofer_needs_its_fd(capsys):
