@@ -624,7 +624,9 @@ def readonly_root(spec):
     (the host root of ``pyrunsc do``, an rbind-ed tree) would then leave
     them writable from the container; mount_setattr(2) with AT_RECURSIVE
     makes the whole tree read-only, and the spec's own mounts that were
-    writable get their rw back.
+    writable get their rw back, with the writable mounts below them (the
+    device nodes bound into /dev in a user namespace, an rbind's
+    submounts), as runc leaves them.
     """
     writable = []
     for m in spec.get("mounts") or []:
@@ -634,6 +636,16 @@ def readonly_root(spec):
                 writable.append(dest)
         except OSError:
             continue
+    keep = list(writable)
+    for mp, _fstype, _root, _opts in _mountinfo():
+        if mp in keep or not any(mp.startswith(d.rstrip("/") + "/")
+                                 for d in writable):
+            continue
+        try:
+            if not os.statvfs(mp).f_flag & os.ST_RDONLY:
+                keep.append(mp)
+        except OSError:
+            continue
     try:
         _sys.mount(None, "/", None, kept_flags("/") | _sys.MS_RDONLY
                    | _sys.MS_BIND | _sys.MS_REMOUNT)
@@ -641,7 +653,7 @@ def readonly_root(spec):
                            _sys.MOUNT_ATTR_RDONLY)
     except OSError as e:
         raise _merr("root.readonly", "remounting", "/", e) from None
-    for dest in writable:
+    for dest in keep:
         try:
             _sys.mount_setattr(AT_FDCWD, dest, 0, 0, _sys.MOUNT_ATTR_RDONLY)
         except OSError as e:

@@ -151,6 +151,17 @@ def test_created_files_owned_by_mapped_ids(pyrunsc, platform,
     pyrunsc.ok("delete", "--force", cid)
 
 
+def test_devices_bound_from_host(pyrunsc, platform, bundle_factory):
+    """No mknod in a user namespace: the default devices are the host's
+    nodes bound into /dev, usable although the root is read-only."""
+    script = ("stat -c '%t:%T' /dev/null /dev/zero && echo x > /dev/null "
+              "&& head -c 3 /dev/zero | wc -c")
+    bundle = bundle_factory(["sh", "-c", script], edit=_userns())
+    res = pyrunsc("run", "--bundle", bundle, pyrunsc.new_id("dev"))
+    assert res.returncode == 0, res
+    assert res.stdout.split() == ["1:3", "1:5", "3"], res
+
+
 def test_oom_score_and_rlimits_apply(pyrunsc, bundle_factory):
     """oomScoreAdj and rlimits still apply with a user namespace (they are
     set up before the process enters it)."""
