@@ -9,8 +9,10 @@ Runs over the busybox rootfs only (its mount points exist: the mapped root
 cannot create directories in a rootfs owned by the host's root).  The
 host-side leak checks are the ``pyrunsc`` fixture's (tests/conftest.py).
 """
+import array
 import os
 import resource
+import socket
 import time
 
 import pytest
@@ -160,6 +162,60 @@ def test_devices_bound_from_host(pyrunsc, platform, bundle_factory):
     res = pyrunsc("run", "--bundle", bundle, pyrunsc.new_id("dev"))
     assert res.returncode == 0, res
     assert res.stdout.split() == ["1:3", "1:5", "3"], res
+
+
+def _recv_fd(srv):
+    conn, _ = srv.accept()
+    fds = array.array("i")
+    with conn:
+        conn.settimeout(30)
+        _, anc, _, _ = conn.recvmsg(4096, socket.CMSG_SPACE(16))
+        for level, typ, data in anc:
+            if (level, typ) == (socket.SOL_SOCKET, socket.SCM_RIGHTS):
+                fds.frombytes(data[:len(data) - len(data) % 4])
+    assert len(fds) == 1
+    return fds[0]
+
+
+def _read_all(fd, timeout=30):
+    out = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:          # EIO: the slave side is closed
+            break
+        if not chunk:
+            break
+        out += chunk
+    return out.decode(errors="replace")
+
+
+def test_terminal(pyrunsc, bundle_factory):
+    """A terminal container in a user namespace: its pty (devpts with
+    gid=5 mapped) reaches the console socket and works."""
+    path = os.path.join(pyrunsc.base, "console.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    srv.settimeout(30)
+    cid = pyrunsc.new_id("tty")
+    master = None
+    try:
+        bundle = bundle_factory(["sh", "-c", "tty; id -u"], terminal=True,
+                                edit=_userns())
+        pyrunsc.ok("create", "--bundle", bundle, "--console-socket", path,
+                   cid)
+        master = _recv_fd(srv)
+        pyrunsc.ok("start", cid)
+        out = _read_all(master).split()
+        assert out[0].startswith("/dev/pts/") or out[0] == "/dev/console", out
+        assert out[1] == "0", out
+    finally:
+        if master is not None:
+            os.close(master)
+        srv.close()
+    pyrunsc.ok("delete", "--force", cid)
 
 
 def test_oom_score_and_rlimits_apply(pyrunsc, bundle_factory):
