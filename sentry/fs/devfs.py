@@ -1,0 +1,166 @@
+"""``/dev`` as the container sees it, and the container's device rules.
+
+The nodes of the container's ``/dev`` (null, zero, full, random, urandom,
+tty, console, ptmx, pts/, shm/, fd, stdin, stdout, stderr) exist in the
+app's mount namespace, made there by runtime/mounts.py; the sentry opens
+them through the app's root.  Two things differ from a plain open there:
+
+* the sentry runs in boot's cgroup, so the kernel's device cgroup of the
+  container does not check its opens: ``allowed`` applies the container's
+  rules (``linux.resources.devices`` followed by runc's defaults) before
+  any character or block device is opened for the app, with EPERM as the
+  kernel's device cgroup answers;
+* ``/dev/tty`` names the caller's controlling terminal, not the
+  sentry's (boot has none): it is reopened from the terminal the app holds.
+
+``/dev/fd/N`` and ``/dev/std*`` are symlinks into ``/proc/self/fd``; they
+are served by sentry.fs.procfs like any ``/proc/<pid>/fd/N``.
+"""
+import errno
+import os
+import stat
+
+# runc's default device rules, appended to the spec's own rules whenever the
+# spec has any (the same list as runtime/boot.py's _DEFAULT_DEVICE_RULES;
+# sentry cannot import runtime): mknod of anything, and read/write of
+# null, zero, full, tty, urandom, random, /dev/console, /dev/ptmx, the ptys
+# and /dev/net/tun.
+DEFAULT_RULES = (
+    {"allow": True, "type": "c", "access": "m"},
+    {"allow": True, "type": "b", "access": "m"},
+    {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwm"},
+    {"allow": True, "type": "c", "major": 1, "minor": 5, "access": "rwm"},
+    {"allow": True, "type": "c", "major": 1, "minor": 7, "access": "rwm"},
+    {"allow": True, "type": "c", "major": 1, "minor": 8, "access": "rwm"},
+    {"allow": True, "type": "c", "major": 1, "minor": 9, "access": "rwm"},
+    {"allow": True, "type": "c", "major": 5, "minor": 0, "access": "rwm"},
+    {"allow": True, "type": "c", "major": 5, "minor": 1, "access": "rwm"},
+    {"allow": True, "type": "c", "major": 5, "minor": 2, "access": "rwm"},
+    {"allow": True, "type": "c", "major": 136, "access": "rwm"},
+    {"allow": True, "type": "c", "major": 10, "minor": 200, "access": "rwm"},
+)
+
+
+def _wild(v):
+    return v is None or v == -1
+
+
+def effective_rules(devices):
+    """The rules the container's device cgroup holds: the spec's
+    ``linux.resources.devices`` then runc's defaults; none at all when the
+    spec has none (boot then leaves the device cgroup alone: every device
+    is allowed)."""
+    rules = list(devices or ())
+    if not rules:
+        return []
+    return rules + list(DEFAULT_RULES)
+
+
+def allowed(devices, kind, major, minor, access):
+    """Whether the device cgroup lets the container do ``access`` (a string
+    of ``r``, ``w``, ``m``) on device ``kind`` (``"c"`` or ``"b"``)
+    ``major:minor``.
+
+    The rules apply in order as runc writes them into devices.allow/deny:
+    the cgroup starts allowing everything, a rule that matches the device
+    decides for the access letters it names, and a later rule overrides an
+    earlier one - "devices.deny ... a *:* rwm" makes the default deny -
+    Documentation/admin-guide/cgroup-v1/devices.rst.
+    """
+    rules = effective_rules(devices)
+    verdict = {a: True for a in access}
+    for r in rules:
+        t = r.get("type") or "a"
+        if t not in ("a", kind):
+            continue
+        if not _wild(r.get("major")) and r.get("major") != major:
+            continue
+        if not _wild(r.get("minor")) and r.get("minor") != minor:
+            continue
+        acc = r.get("access") or "rwm"
+        for a in access:
+            if a in acc:
+                verdict[a] = bool(r.get("allow"))
+    return all(verdict.values())
+
+
+def open_access(flags):
+    """The device-cgroup access letters an open(2) with ``flags`` needs."""
+    acc = flags & os.O_ACCMODE
+    if acc == os.O_RDONLY:
+        return "r"
+    if acc == os.O_WRONLY:
+        return "w"
+    return "rw"
+
+
+def check_fd(devices, fd, flags):
+    """0 when the file behind ``fd`` (an O_PATH fd is fine) is no device or
+    a device the container may open with ``flags``; else -EPERM."""
+    st = os.fstat(fd)
+    return check_mode(devices, st.st_mode, st.st_rdev, flags)
+
+
+def check_mode(devices, mode, rdev, flags):
+    """``check_fd`` for a known ``st_mode``/``st_rdev``."""
+    if stat.S_ISCHR(mode):
+        kind = "c"
+    elif stat.S_ISBLK(mode):
+        kind = "b"
+    else:
+        return 0
+    if flags & os.O_PATH:
+        return 0            # an O_PATH open does not open the device
+    if allowed(devices, kind, os.major(rdev), os.minor(rdev),
+               open_access(flags)):
+        return 0
+    return -errno.EPERM
+
+
+def ctty(tid):
+    """The caller's controlling terminal as ``st_rdev`` (0: none), from
+    field 7 of /proc/<tid>/stat - proc(5)."""
+    try:
+        with open(f"/proc/{tid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return 0
+    # the comm field may hold spaces and parentheses: split after the last ")"
+    rest = data[data.rfind(b")") + 2:].split()
+    try:
+        return int(rest[4])
+    except (IndexError, ValueError):
+        return 0
+
+
+def _kernel_dev(tty_nr):
+    """proc(5) tty_nr: minor in bits 31..20 and 7..0, major in 15..8."""
+    return os.makedev((tty_nr >> 8) & 0xfff,
+                      (tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00))
+
+
+def open_tty(tid, flags):
+    """Open the controlling terminal of ``tid`` as /dev/tty does: ENXIO
+    without one - tty(4).  The terminal is found among the fds the app
+    holds (its stdio normally), and reopened with ``flags``."""
+    nr = ctty(tid)
+    if nr == 0:
+        return -errno.ENXIO
+    want = _kernel_dev(nr)
+    try:
+        names = os.listdir(f"/proc/{tid}/fd")
+    except OSError:
+        return -errno.ENXIO
+    for name in sorted(names, key=lambda n: int(n) if n.isdigit() else 0):
+        p = f"/proc/{tid}/fd/{name}"
+        try:
+            st = os.stat(p)
+        except OSError:
+            continue
+        if stat.S_ISCHR(st.st_mode) and st.st_rdev == want:
+            try:
+                return os.open(p, (flags | os.O_NOCTTY | os.O_CLOEXEC)
+                               & ~(os.O_CREAT | os.O_EXCL | os.O_TRUNC))
+            except OSError as e:
+                return -e.errno
+    return -errno.ENXIO

@@ -1,0 +1,634 @@
+"""The filesystems the sentry serves itself: ``/proc``, ``/sys``, ``/dev``.
+
+``serve(ctx, kind, relpath, op, flags, mode)`` is the one call the
+emulation layer makes for a path whose mount is special (contract:
+docs/architecture.md "The call into the special filesystems").  It answers
+
+* synthesized files (``/proc/meminfo``, ``cpuinfo``, ``stat``, ``uptime``,
+  ``loadavg``, ``/sys/devices/system/cpu/online``...; sentry.fs.procfs and
+  sentry.fs.sysfs) with a sealed memfd holding a snapshot taken at open,
+  reopened read-only, as a seq file snapshots its content;
+* ``/proc/self``, ``/proc/thread-self``, ``/proc/net``, ``/proc/mounts``
+  with the caller's pid as the container's pid namespace numbers it, and
+  the magic links ``<pid>/{fd/N,exe,cwd,root}`` by opening what they name,
+  after checking that it lies inside the container (a file outside, e.g.
+  an fd inherited from the host, is EACCES; pipes and sockets are fine);
+* ``/proc/sys/*`` and ``/proc/sysvipc/*``, whose content depends on the
+  opener's network, UTS and IPC namespaces: opened by a worker thread that
+  joined the container's namespaces with setns(2) (per thread for those
+  types), with the caller's fsuid, fsgid, groups and effective
+  capabilities; ``/proc/sys`` is read-only for the app (EROFS);
+* ``/dev`` nodes after the container's device rules (sentry.fs.devfs), and
+  ``/dev/tty`` as the caller's controlling terminal.
+
+Everything else answers None: the emulation layer then serves the path
+through the app's root fd, i.e. the kernel's procfs, sysfs and /dev in the
+container's own namespaces.
+"""
+import errno
+import logging
+import os
+import queue
+import stat as _stat
+import threading
+
+from sentry import _sys
+from sentry.fs import devfs, procfs, sysfs
+
+log = logging.getLogger("sentry")
+
+O_PATH = os.O_PATH
+RESOLVE_NO_MAGICLINKS = 0x02
+RESOLVE_IN_ROOT = 0x10
+_RESOLVE = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS
+_WRITE = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC
+_MAGIC = ("exe", "cwd", "root")
+# /proc files that describe the opener's namespaces rather than a pid's
+_NS_DIRS = ("sys", "sysvipc")
+_NS_TYPES = (("net", 0x40000000), ("uts", 0x04000000), ("ipc", 0x08000000),
+             ("cgroup", 0x02000000))
+_IDLE = 30.0
+_OPS = ("open", "stat", "lstat", "readlink")
+
+
+def serve(ctx, kind, relpath, op, flags=0, mode=0):
+    """``fd`` | ``bytes`` | ``-errno`` | None (see the module docstring)."""
+    try:
+        if op == "sched_getaffinity":
+            return sched_getaffinity(ctx, int(relpath or 0), flags)
+        if op not in _OPS:
+            return None
+        if kind == "proc":
+            return _proc(ctx, relpath, op, flags)
+        if kind == "sys":
+            return _sysfs(ctx, relpath, op, flags)
+        if kind == "dev":
+            return _dev(ctx, relpath, op, flags)
+        return None
+    except OSError as e:
+        return -(e.errno or errno.EIO)
+
+
+# -- helpers -------------------------------------------------------------
+
+def _mount_point(ctx, kind):
+    mounts = getattr(ctx, "mounts", None)
+    for m in getattr(mounts, "entries", None) or ():
+        if m.kind == "special" and m.special == kind:
+            return m.point
+    return {"proc": "/proc", "sys": "/sys", "dev": "/dev"}[kind]
+
+
+def _ns_ids(tid):
+    """(tgid, tid) of ``tid`` as its own pid namespace numbers them: the
+    last NStgid and NSpid fields of /proc/<tid>/status."""
+    tgid = ntid = None
+    with open(f"/proc/{tid}/status", "rb") as f:
+        for line in f:
+            if line.startswith(b"NStgid:"):
+                tgid = int(line.split()[-1])
+            elif line.startswith(b"NSpid:"):
+                ntid = int(line.split()[-1])
+    if tgid is None or ntid is None:
+        raise OSError(errno.ESRCH, "no such task")
+    return tgid, ntid
+
+
+def memfd(name, data):
+    """A read-only fd of a sealed memfd holding ``data``."""
+    fd = os.memfd_create(name, os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        import fcntl
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_WRITE
+                    | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SHRINK
+                    | fcntl.F_SEAL_SEAL)
+        return os.open(f"/proc/self/fd/{fd}", os.O_RDONLY | os.O_CLOEXEC)
+    finally:
+        os.close(fd)
+
+
+def _synth(name, data, op, flags):
+    if data is None:
+        return None
+    if op != "open":
+        return None         # the kernel's file has the right attributes
+    if flags & os.O_DIRECTORY:
+        return -errno.ENOTDIR
+    if flags & _WRITE:
+        return -errno.EACCES
+    if flags & O_PATH:
+        return None
+    return memfd(name, data)
+
+
+def _root_prefix(ctx):
+    """The root's own path when the app shares our mount namespace (its
+    fd paths then start with it), else "" (the kernel prints container
+    paths)."""
+    try:
+        own = (os.stat(f"/proc/{ctx.pid}/ns/mnt").st_ino
+               != os.stat("/proc/self/ns/mnt").st_ino)
+    except OSError:
+        own = True
+    if own:
+        return ""
+    p = os.readlink(f"/proc/self/fd/{ctx.root_fd}")
+    return "" if p == "/" else p
+
+
+def _strip(ctx, path):
+    """A path the kernel printed for an app file, as the container sees it;
+    None when it lies outside the root."""
+    prefix = _root_prefix(ctx)
+    if not prefix:
+        return path
+    if path == prefix:
+        return "/"
+    if path.startswith(prefix + "/"):
+        return path[len(prefix):]
+    return None
+
+
+def _kernel_path(ctx, point, rel):
+    """Our path of ``<point>/<rel>`` in the container's procfs, walked from
+    the root fd.  Only kernel-made names follow the mount point."""
+    return f"/proc/self/fd/{ctx.root_fd}{point}/{rel}"
+
+
+def _inside(ctx, fd, link):
+    """Whether the file ``fd`` (opened through the magic link ``link``)
+    lies inside the container's root."""
+    target = os.readlink(link)
+    if not target.startswith("/"):
+        return True         # pipe:[..], socket:[..], anon_inode:[..]
+    if target.endswith(" (deleted)"):
+        return True         # unlinked: only reachable through the fd
+    cpath = _strip(ctx, target)
+    if cpath is None:
+        return False
+    try:
+        chk = _sys.openat2(ctx.root_fd, cpath, O_PATH | os.O_CLOEXEC,
+                           0, _RESOLVE)
+    except OSError:
+        return False
+    try:
+        a, b = os.fstat(chk), os.fstat(fd)
+        return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+    finally:
+        os.close(chk)
+
+
+# -- /proc ---------------------------------------------------------------
+
+def _proc(ctx, relpath, op, flags):
+    parts = relpath.split("/") if relpath else []
+    if not parts:
+        return None
+    head = parts[0]
+    if op == "readlink" and len(parts) == 1:
+        if head == "self":
+            return str(_ns_ids(ctx.tid)[0]).encode()
+        if head == "thread-self":
+            tgid, tid = _ns_ids(ctx.tid)
+            return f"{tgid}/task/{tid}".encode()
+        return None         # net, mounts...: the kernel's links are right
+    if len(parts) == 1 and head in procfs.FILES:
+        return _synth(head, procfs.FILES[head](ctx), op, flags)
+    if op == "lstat" and len(parts) == 1:
+        return None         # the links themselves
+    # symlinks of /proc that name the caller
+    if head == "self":
+        parts = [str(_ns_ids(ctx.tid)[0])] + parts[1:]
+    elif head == "thread-self":
+        tgid, tid = _ns_ids(ctx.tid)
+        parts = [str(tgid), "task", str(tid)] + parts[1:]
+    elif head == "net":
+        parts = [str(_ns_ids(ctx.tid)[0]), "net"] + parts[1:]
+    elif head == "mounts" and len(parts) == 1:
+        parts = [str(_ns_ids(ctx.tid)[0]), "mounts"]
+    translated = parts[0] != head
+    if head in _NS_DIRS:
+        if op == "open" and flags & _WRITE and head == "sys":
+            return -errno.EROFS
+        return _in_container(ctx, lambda: _open_kernel(
+            ctx, "/".join(parts), op, flags))
+    if parts[0].isdigit():
+        m = _magic(parts)
+        if m is not None:
+            if op == "readlink" and m == len(parts):
+                return _readlink_magic(ctx, "/".join(parts))
+            if op == "readlink":
+                return None if not translated else _in_container(
+                    ctx, lambda: _follow_magic(ctx, parts, m, op, flags))
+            return _in_container(ctx, lambda: _follow_magic(
+                ctx, parts, m, op, flags))
+    if not translated:
+        return None
+    if op == "readlink":
+        try:
+            return os.fsencode(os.readlink(_kernel_path(
+                ctx, _mount_point(ctx, "proc"), "/".join(parts))))
+        except OSError as e:
+            return -e.errno
+    return _in_container(ctx, lambda: _open_kernel(ctx, "/".join(parts), op,
+                                                   flags))
+
+
+def _magic(parts):
+    """How many leading names of ``parts`` (``<pid>/...``) end at a magic
+    link (``exe``, ``cwd``, ``root``, ``fd/N``, also below
+    ``task/<tid>``), else None."""
+    i = 1
+    if len(parts) > 3 and parts[1] == "task" and parts[2].isdigit():
+        i = 3
+    if len(parts) > i and parts[i] in _MAGIC:
+        return i + 1
+    if len(parts) > i + 1 and parts[i] == "fd" and parts[i + 1].isdigit():
+        return i + 2
+    return None
+
+
+def _open_kernel(ctx, rel, op, flags):
+    """Open ``/proc/<rel>`` of the container's procfs (no magic link on
+    the way)."""
+    point = _mount_point(ctx, "proc")
+    path = f"{point}/{rel}"
+    if op in ("stat", "lstat"):
+        oflags = O_PATH | (os.O_NOFOLLOW if op == "lstat" else 0)
+    else:
+        oflags = flags
+    return _sys.openat2(ctx.root_fd, path, oflags | os.O_CLOEXEC, 0,
+                        _RESOLVE)
+
+
+def _readlink_magic(ctx, rel):
+    point = _mount_point(ctx, "proc")
+    try:
+        target = os.readlink(_kernel_path(ctx, point, rel))
+    except OSError as e:
+        return -e.errno
+    if target.startswith("/"):
+        c = _strip(ctx, target)
+        if c is not None:
+            target = c
+    return os.fsencode(target)
+
+
+def _follow_magic(ctx, parts, m, op, flags):
+    """Open (or stat) what the magic link ``parts[:m]`` names, then the
+    rest of the path inside the container's root."""
+    point = _mount_point(ctx, "proc")
+    link = _kernel_path(ctx, point, "/".join(parts[:m]))
+    rest = parts[m:]
+    if rest:
+        target = os.readlink(link)
+        base = _strip(ctx, target) if target.startswith("/") else None
+        if base is None:
+            return -errno.ENOTDIR if not target.startswith("/") else \
+                -errno.EACCES
+        path = base.rstrip("/") + "/" + "/".join(rest)
+        if op in ("stat", "lstat"):
+            oflags = O_PATH | (os.O_NOFOLLOW if op == "lstat" else 0)
+        else:
+            oflags = flags
+        return _sys.openat2(ctx.root_fd, path, oflags | os.O_CLOEXEC, 0,
+                            _RESOLVE)
+    if op == "lstat":
+        return os.open(_kernel_path(ctx, point, "/".join(parts)),
+                       O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+    if op == "stat":
+        oflags = O_PATH
+    else:
+        oflags = (flags | os.O_NOCTTY) & ~(os.O_CREAT | os.O_EXCL)
+    fd = os.open(link, oflags | os.O_CLOEXEC)
+    try:
+        if not _inside(ctx, fd, link) and not (
+                op != "open" or _narrower(ctx, parts, m, flags)):
+            os.close(fd)
+            return -errno.EACCES
+        if op == "open":
+            r = devfs.check_fd(ctx.devices, fd, flags)
+            if r < 0:
+                os.close(fd)
+                return r
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _narrower(ctx, parts, m, flags):
+    """An fd of the app whose file lies outside the container (its stdio
+    from the host, typically) may be reopened through ``fd/N`` only with
+    the access the app's fd already has, and without O_TRUNC unless it is
+    writable: the reopen then gives the app nothing its fd does not.
+    N.B. Linux lets any reopen through, with the opener's permissions."""
+    if parts[m - 2] != "fd":
+        return False            # exe, cwd, root outside the root
+    info = _kernel_path(ctx, _mount_point(ctx, "proc"),
+                        "/".join(parts[:m - 2] + ["fdinfo", parts[m - 1]]))
+    have = None
+    with open(info, "rb") as f:
+        for line in f:
+            if line.startswith(b"flags:"):
+                have = int(line.split()[1], 8) & os.O_ACCMODE
+    if have is None:
+        return False
+    want = flags & os.O_ACCMODE
+    if want == os.O_RDONLY:
+        ok = have in (os.O_RDONLY, os.O_RDWR)
+    elif want == os.O_WRONLY:
+        ok = have in (os.O_WRONLY, os.O_RDWR)
+    else:
+        ok = have == os.O_RDWR
+    if flags & os.O_TRUNC and have == os.O_RDONLY:
+        ok = False
+    return ok
+
+
+def sched_getaffinity(ctx, pid, size):
+    """The mask sched_getaffinity(2) copies out for ``pid`` (0: the
+    caller): its real CPUs among the container's virtual CPUs; ``-EINVAL``
+    for a ``size`` too small or not a multiple of ``sizeof(long)``."""
+    ncpu = _nr_cpu_ids()
+    if size * 8 < ncpu or size & 7:
+        return -errno.EINVAL
+    if pid < 0:
+        return -errno.EINVAL
+    host = ctx.tid if pid == 0 else _host_tid(ctx, pid)
+    if host is None:
+        return -errno.ESRCH
+    cpus = affinity(ctx, os.sched_getaffinity(host))
+    n = min(size, (ncpu + 63) // 64 * 8)
+    mask = bytearray(n)
+    for c in cpus:
+        if c < n * 8:
+            mask[c // 8] |= 1 << (c % 8)
+    return bytes(mask)
+
+
+_ncpu = None
+
+
+def _nr_cpu_ids():
+    global _ncpu
+    if _ncpu is None:
+        try:
+            with open("/sys/devices/system/cpu/possible") as f:
+                _ncpu = max(int(r.split("-")[-1])
+                            for r in f.read().strip().split(",")) + 1
+        except (OSError, ValueError):
+            _ncpu = os.cpu_count() or 1
+    return _ncpu
+
+
+def _host_tid(ctx, pid):
+    """The host tid of the task the caller's pid namespace numbers
+    ``pid``, among the container's tasks; None if there is none."""
+    try:
+        depth = len(_nspids(ctx.tid)) - 1
+    except OSError:
+        return None
+    for tid in procfs.container_tasks(ctx):
+        try:
+            ids = _nspids(tid)
+        except OSError:
+            continue
+        if len(ids) > depth and ids[depth] == pid:
+            return tid
+    return None
+
+
+def _nspids(tid):
+    with open(f"/proc/{tid}/status", "rb") as f:
+        for line in f:
+            if line.startswith(b"NSpid:"):
+                return [int(x) for x in line.split()[1:]]
+    raise OSError(errno.ESRCH, "no such task")
+
+
+# -- /sys and /dev ---------------------------------------------------------
+
+def _sysfs(ctx, relpath, op, flags):
+    return _synth(relpath.rsplit("/", 1)[-1], sysfs.content(ctx, relpath),
+                  op, flags)
+
+
+def _dev(ctx, relpath, op, flags):
+    parts = relpath.split("/") if relpath else []
+    if not parts:
+        return None
+    point = _mount_point(ctx, "dev")
+    # /dev/fd, /dev/stdin...: symlinks into /proc/self (made by
+    # runtime/mounts.py); what they name is /proc's to serve
+    if op != "readlink" and not (op == "lstat" and len(parts) == 1):
+        try:
+            target = os.readlink(f"/proc/self/fd/{ctx.root_fd}{point}/"
+                                 f"{parts[0]}")
+        except OSError:
+            target = None
+        ppoint = _mount_point(ctx, "proc")
+        if target and target.startswith(ppoint + "/"):
+            rel = target[len(ppoint) + 1:].strip("/")
+            return _proc(ctx, "/".join([rel] + parts[1:]), op, flags)
+    if op != "open" or flags & O_PATH:
+        return None
+    if relpath == "tty":
+        if not devfs.allowed(ctx.devices, "c", 5, 0,
+                             devfs.open_access(flags)):
+            return -errno.EPERM
+        return devfs.open_tty(ctx.tid, flags)
+    return _open_device(ctx, f"{point}/{relpath}", flags)
+
+
+def _open_device(ctx, path, flags):
+    """Open a device node of the container after its device rules; None
+    for anything that is not a device (served as any file)."""
+    try:
+        pfd = _sys.openat2(ctx.root_fd, path,
+                           O_PATH | os.O_CLOEXEC
+                           | (flags & (os.O_NOFOLLOW | os.O_DIRECTORY)),
+                           0, _RESOLVE)
+    except OSError as e:
+        if e.errno == errno.ENOENT and flags & os.O_CREAT:
+            return None
+        return -e.errno
+    try:
+        st = os.fstat(pfd)
+        if not (_stat.S_ISCHR(st.st_mode) or _stat.S_ISBLK(st.st_mode)):
+            return None
+        if flags & os.O_CREAT and flags & os.O_EXCL:
+            return -errno.EEXIST
+        r = devfs.check_mode(ctx.devices, st.st_mode, st.st_rdev, flags)
+        if r < 0:
+            return r
+        # the sentry never takes a controlling terminal, and never blocks
+        oflags = (flags | os.O_NOCTTY | os.O_NONBLOCK | os.O_CLOEXEC) & \
+            ~(os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW)
+        fd = os.open(f"/proc/self/fd/{pfd}", oflags)
+        if not flags & os.O_NONBLOCK:
+            import fcntl
+            fl = fcntl.fcntl(fd, fcntl.F_GETFL)
+            fcntl.fcntl(fd, fcntl.F_SETFL, fl & ~os.O_NONBLOCK)
+        return fd
+    finally:
+        os.close(pfd)
+
+
+# -- the worker in the container's namespaces ------------------------------
+
+class _Worker(threading.Thread):
+    """A thread in the net, UTS, IPC and cgroup namespaces of one container
+    that runs opens with the caller's credentials; it ends when idle."""
+
+    def __init__(self, init_pid):
+        super().__init__(name=f"sentry-ns-{init_pid}", daemon=True)
+        self.init_pid = init_pid
+        self.q = queue.Queue()
+        self.ready = threading.Event()
+        self.error = None
+        self.alive = True
+
+    def run(self):
+        try:
+            for name, nstype in _NS_TYPES:
+                try:
+                    fd = os.open(f"/proc/{self.init_pid}/ns/{name}",
+                                 os.O_RDONLY | os.O_CLOEXEC)
+                except FileNotFoundError:
+                    continue
+                try:
+                    if os.fstat(fd).st_ino != os.stat(
+                            f"/proc/self/ns/{name}").st_ino:
+                        _sys.setns(fd, nstype)
+                finally:
+                    os.close(fd)
+        except OSError as e:
+            self.error = e
+            self.alive = False
+            self.ready.set()
+            return
+        self.ready.set()
+        while True:
+            try:
+                item = self.q.get(timeout=_IDLE)
+            except queue.Empty:
+                with _lock:
+                    if self.q.empty():
+                        self.alive = False
+                        if _workers.get(self.init_pid) is self:
+                            del _workers[self.init_pid]
+                        return
+                continue
+            fn, tid, box, done = item
+            try:
+                with _Creds(tid):
+                    box.append(fn())
+            except OSError as e:
+                box.append(-(e.errno or errno.EIO))
+            except Exception as e:     # a bug: answered EIO, logged
+                log.exception("sentry.fs worker")
+                box.append(-errno.EIO)
+                del e
+            finally:
+                done.set()
+
+
+_lock = threading.Lock()
+_workers = {}
+
+
+def _in_container(ctx, fn):
+    """Run ``fn`` on the container's worker thread as the caller."""
+    with _lock:
+        w = _workers.get(ctx.init_pid)
+        if w is None or not w.alive:
+            w = _Worker(ctx.init_pid)
+            _workers[ctx.init_pid] = w
+            w.start()
+        box, done = [], threading.Event()
+        w.q.put((fn, ctx.tid, box, done))
+    w.ready.wait()
+    if w.error is not None:
+        return -(w.error.errno or errno.EIO)
+    done.wait()
+    return box[0]
+
+
+def _status(tid):
+    """(euid, fsuid, egid, fsgid, groups, CapEff) of ``tid``."""
+    uid = gid = None
+    groups, capeff = [], 0
+    with open(f"/proc/{tid}/status", "rb") as f:
+        for line in f:
+            if line.startswith(b"Uid:"):
+                uid = [int(x) for x in line.split()[2:5:2]]
+            elif line.startswith(b"Gid:"):
+                gid = [int(x) for x in line.split()[2:5:2]]
+            elif line.startswith(b"Groups:"):
+                groups = [int(g) for g in line.split()[1:]]
+            elif line.startswith(b"CapEff:"):
+                capeff = int(line.split()[1], 16)
+    if uid is None or gid is None:
+        raise OSError(errno.ESRCH, "no such task")
+    return uid[0], uid[1], gid[0], gid[1], groups, capeff
+
+
+class _Creds:
+    """Switch this thread to the euid, fsuid, egid, fsgid, groups and
+    effective capabilities of ``tid``, and back: raw per-thread syscalls
+    (glibc would change every thread).  The euid matters too: /proc/sys
+    checks it rather than the fsuid - Linux: fs/proc/proc_sysctl.c."""
+
+    def __init__(self, tid):
+        self.tid = tid
+
+    def __enter__(self):
+        euid, fsuid, egid, fsgid, groups, capeff = _status(self.tid)
+        self.saved = _sys.capget(0)
+        _sys.setgroups(groups)
+        _sys.setresgid(0, egid, 0)
+        _setfs(fsgid, None)
+        # a non-zero euid or fsuid drops capabilities from the effective
+        # set by itself; then keep only those the caller has
+        _sys.setresuid(0, euid, 0)
+        _setfs(None, fsuid)
+        _sys.capset(_sys.capget(0)[0] & capeff, self.saved[1],
+                    self.saved[2])
+        return self
+
+    def __exit__(self, *exc):
+        _sys.setresuid(0, 0, 0)     # allowed: the real and saved uid are 0
+        _sys.setresgid(0, 0, 0)
+        _sys.capset(*self.saved)     # before setgroups: needs CAP_SETGID
+        _sys.setgroups([])
+        _setfs(0, 0)
+        return False
+
+
+def _setfs(gid, uid):
+    """setfsgid(2), setfsuid(2): per thread (glibc does not broadcast)."""
+    global _libc
+    if _libc is None:
+        import ctypes
+        _libc = ctypes.CDLL(None, use_errno=True)
+    if gid is not None:
+        _libc.setfsgid(gid)
+    if uid is not None:
+        _libc.setfsuid(uid)
+
+
+_libc = None
+
+
+def affinity(ctx, cpus_of_target):
+    """The CPU set sched_getaffinity(2) shows the app: the target's real
+    CPUs that are among the container's virtual CPUs (if none are, the
+    first of its real CPUs as many as the container has)."""
+    virt = procfs.cpus(ctx)
+    real = sorted(cpus_of_target)
+    mine = [c for c in real if c in virt]
+    return mine or real[:max(1, len(virt))]

@@ -1,0 +1,115 @@
+"""sentry.fs.devfs: the container's device rules as the device cgroup
+applies them, and /dev/tty's controlling-terminal lookup."""
+import errno
+import os
+import stat
+
+import pytest
+
+from sentry.fs import devfs
+
+DENY_ALL = [{"allow": False, "access": "rwm"}]
+
+
+def test_no_rules_allow_everything():
+    """Boot leaves the device cgroup alone without rules."""
+    assert devfs.allowed([], "c", 10, 229, "rw")
+    assert devfs.allowed(None, "b", 8, 0, "r")
+
+
+def test_deny_all_keeps_runc_defaults():
+    for major, minor in ((1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0),
+                         (5, 1), (5, 2), (136, 4), (10, 200)):
+        assert devfs.allowed(DENY_ALL, "c", major, minor, "rw"), (major, minor)
+    assert not devfs.allowed(DENY_ALL, "c", 10, 229, "r")      # fuse
+    assert not devfs.allowed(DENY_ALL, "b", 8, 0, "r")         # sda
+    # mknod of anything is allowed by the defaults
+    assert devfs.allowed(DENY_ALL, "b", 8, 0, "m")
+
+
+def test_later_rule_wins_per_access_letter():
+    rules = DENY_ALL + [{"allow": True, "type": "c", "major": 10,
+                         "minor": 229, "access": "r"}]
+    assert devfs.allowed(rules, "c", 10, 229, "r")
+    assert not devfs.allowed(rules, "c", 10, 229, "w")
+    assert not devfs.allowed(rules, "c", 10, 229, "rw")
+    rules2 = rules + [{"allow": False, "type": "c", "major": 10,
+                       "minor": 229, "access": "r"}]
+    assert not devfs.allowed(rules2, "c", 10, 229, "r")
+
+
+def test_wildcards_and_types():
+    rules = DENY_ALL + [{"allow": True, "type": "b", "major": 8,
+                         "minor": -1, "access": "rw"}]
+    assert devfs.allowed(rules, "b", 8, 17, "rw")
+    assert not devfs.allowed(rules, "c", 8, 17, "r")
+    rules = DENY_ALL + [{"allow": True, "type": "a", "access": "rwm"}]
+    assert devfs.allowed(rules, "c", 99, 1, "rw")
+
+
+def test_open_access():
+    assert devfs.open_access(os.O_RDONLY) == "r"
+    assert devfs.open_access(os.O_WRONLY | os.O_APPEND) == "w"
+    assert devfs.open_access(os.O_RDWR) == "rw"
+
+
+def test_check_mode():
+    fuse = os.makedev(10, 229)
+    chr_mode = stat.S_IFCHR | 0o666
+    assert devfs.check_mode(DENY_ALL, chr_mode, fuse, os.O_RDONLY) == \
+        -errno.EPERM
+    assert devfs.check_mode(DENY_ALL, chr_mode, fuse, os.O_PATH) == 0
+    assert devfs.check_mode(DENY_ALL, stat.S_IFREG | 0o644, 0,
+                            os.O_RDWR) == 0
+    assert devfs.check_mode(DENY_ALL, chr_mode, os.makedev(1, 3),
+                            os.O_RDWR) == 0
+
+
+def test_check_fd_on_real_nodes():
+    fd = os.open("/dev/null", os.O_PATH)
+    try:
+        assert devfs.check_fd(DENY_ALL, fd, os.O_WRONLY) == 0
+        assert devfs.check_fd([{"allow": False, "type": "c", "major": 1,
+                                "minor": 3, "access": "w"}], fd,
+                              os.O_WRONLY) == 0   # the defaults come after
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("major,minor", [(136, 3), (4, 1), (5, 1),
+                                         (136, 300), (204, 64)])
+def test_tty_nr_decoding(major, minor):
+    # proc(5): "The minor device number is contained in the combination of
+    # bits 31 to 20 and 7 to 0; the major device number is in bits 15 to 8."
+    nr = (minor & 0xff) | (major << 8) | ((minor & ~0xff) << 12)
+    assert devfs._kernel_dev(nr) == os.makedev(major, minor)
+
+
+def test_no_controlling_terminal_is_enxio():
+    pid = os.fork()
+    if pid == 0:
+        os.setsid()             # a new session has no controlling terminal
+        code = 0 if devfs.open_tty(os.getpid(), os.O_RDWR) == -errno.ENXIO \
+            else 1
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_controlling_terminal_reopened():
+    """A session with a pty as its controlling terminal: /dev/tty is that
+    pty, reopened."""
+    r, w = os.pipe()
+    pid, master = os.forkpty()
+    if pid == 0:
+        fd = devfs.open_tty(os.getpid(), os.O_RDWR)
+        ok = fd >= 0 and os.fstat(fd).st_rdev == os.fstat(0).st_rdev
+        os.write(w, b"1" if ok else b"0")
+        os._exit(0)
+    try:
+        os.close(w)
+        assert os.read(r, 1) == b"1"
+    finally:
+        os.waitpid(pid, 0)
+        os.close(master)
+        os.close(r)
