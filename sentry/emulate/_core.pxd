@@ -81,6 +81,8 @@ ctypedef struct Call:
     # set by the handlers of write-type calls: a read-only mount answers
     # EROFS once the path resolved
     int want_write
+    # this call is served with the app's (non-root) fs credentials
+    int as_app
     # what the last root_open() resolved into: a read-only mount; a file
     # the gofer walked to (its path as the app sees it is then c.canon)
     int last_ro

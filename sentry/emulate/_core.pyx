@@ -24,8 +24,8 @@ from libc.stdio cimport snprintf
 from libc.stdint cimport uint32_t, int64_t, uint64_t
 from libc.stdlib cimport calloc, free
 
-from sentry.gofer._fast cimport (GoferConn, FastConn, gofer_open,
-                                 GOFER_SLOW)
+from sentry.gofer._fast cimport (GoferConn, GoferAttr, FastConn,
+                                 gofer_open, GOFER_SLOW)
 
 from sentry.includes.notify cimport *
 
@@ -41,6 +41,8 @@ include "attr.pxi"
 include "xattr.pxi"
 include "socket.pxi"
 include "misc.pxi"
+include "../fs/devcheck.pxi"
+include "../fs/affinity.pxi"
 
 cdef handler_t TABLE[NSYSCALLS]
 
@@ -66,6 +68,7 @@ cdef void dispatch(Call *c) noexcept nogil:
         c.action = ACT_CONTINUE
         return
     sw = enter_creds(c)
+    c.as_app = sw > 0
     if sw < 0:
         c.ret = sw              # the caller is gone; the answer is lost
         return
@@ -116,6 +119,7 @@ def _init_table():
     register_xattr()
     register_socket()
     register_misc()
+    register_affinity()
 
 
 _init_table()

@@ -13,8 +13,13 @@ cdef void do_access(Call *c, int dirfd, uint64_t addr, int mode,
     if fd < 0:
         ret(c, fd)
         return
+    # This thread runs with the app's fsuid/fsgid (creds.pxi) but the
+    # sentry's real ids, which access(2) would check: AT_EACCESS makes the
+    # kernel check the thread's (the app's) ids.  N.B. an app whose real
+    # and effective ids differ gets its effective ones.
     r = <int>syscall(SYS_faccessat2, fd, b"", mode,
-                     AT_EMPTY_PATH | (atflags & AT_EACCESS))
+                     AT_EMPTY_PATH | (AT_EACCESS if c.as_app else
+                                      (atflags & AT_EACCESS)))
     r = r if r == 0 else -errno
     close(fd)
     ret(c, r)

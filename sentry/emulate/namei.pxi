@@ -121,8 +121,17 @@ cdef void do_link(Call *c, int olddir, uint64_t oldp, int newdir,
         return
     r = linkat(fd1, b"", fd2, last, AT_EMPTY_PATH)
     r = r if r == 0 else -errno
+    if r == -EXDEV and c.fs.gofer != NULL:
+        # the old file may be one the app opened itself (ptrace, O_TMPFILE):
+        # it lies on the app's mount of the directory, not the gofer's
+        close(fd2)
+        fd2 = local_parent(c, c.rel2)
+        if fd2 >= 0:
+            r = linkat(fd1, b"", fd2, last, AT_EMPTY_PATH)
+            r = r if r == 0 else -errno
     close(fd1)
-    close(fd2)
+    if fd2 >= 0:
+        close(fd2)
     ret(c, r)
 
 

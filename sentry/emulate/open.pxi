@@ -76,6 +76,17 @@ cdef void open_rewrite(Call *c, int flags, uint64_t resolve) noexcept nogil:
             return
         c.open_flags = flags | O_NOFOLLOW if not (flags & O_PATH) else flags
     elif fd == -ENOENT and (flags & O_CREAT):
+        if c.fs.view != NULL and not (flags & (O_EXCL | O_NOFOLLOW)):
+            # a dangling symlink as the last name: O_CREAT creates its
+            # target - open(2)
+            k = root_open(c, c.rel, O_PATH | O_NOFOLLOW, 0, resolve)
+            if k >= 0:
+                close(k)
+                n = canonicalize(c, c.rel, True, c.canon)
+                if n < 0:
+                    ret(c, n)
+                    return
+                memcpy(c.rel, c.canon, n + 1)
         n = <int>strlen(c.rel)
         k = split_last(c.rel, n)
         if k <= 1:

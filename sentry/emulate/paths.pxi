@@ -366,6 +366,26 @@ cdef int reopen_fd(int fd, uint64_t flags, uint64_t mode) noexcept nogil:
     return r if r >= 0 else -errno
 
 
+cdef int app_may_search(void *ctx, const GoferAttr *a) noexcept nogil:
+    """Search (x) permission of directory ``a`` for the caller's fsuid,
+    fsgid and groups - path_resolution(7) "Permissions"."""
+    cdef Call *c = <Call *>ctx
+    cdef uint32_t bits
+    cdef int i
+    if c.cred_uid == a.uid:
+        bits = a.mode >> 6
+    else:
+        bits = a.mode
+        if c.cred_gid == a.gid:
+            bits = a.mode >> 3
+        else:
+            for i in range(c.ngroups):
+                if c.groups[i] == a.gid:
+                    bits = a.mode >> 3
+                    break
+    return 0 if bits & 1 else -EACCES
+
+
 cdef int gofer_backend(Call *c, MountC *m, char *p, uint64_t flags,
                        uint64_t mode, uint64_t resolve) noexcept nogil:
     """Open ``p`` (absolute, in a gofer mount) through the gofer: the gofer
@@ -378,12 +398,18 @@ cdef int gofer_backend(Call *c, MountC *m, char *p, uint64_t flags,
     cdef stat st
     cdef bint tmpfile = (flags & O_TMPFILE) == O_TMPFILE
     look = O_PATH | (flags & (O_NOFOLLOW | O_DIRECTORY))
+    if c.as_app:
+        g.may_search = app_may_search
+        g.perm_ctx = <void *>c
+    else:
+        g.may_search = NULL
     fd = gofer_open(g, p, <int>look, 0, 0xFFFFFFFF, 0xFFFFFFFF)
     if fd == GOFER_SLOW:
         return fd
     if fd == -EACCES or fd == -ENXIO:
-        # devices, which the gofer never opens: the app's own view
-        return local_open(c, p, flags, mode, resolve)
+        # devices, which the gofer never opens: the app's own view, after
+        # the container's device rules (sentry/fs/devcheck.pxi)
+        return checked_local_open(c, p, flags, mode, resolve)
     if fd >= 0 and c.want_write and m.ro:
         close(fd)
         return -EROFS
@@ -400,6 +426,9 @@ cdef int gofer_backend(Call *c, MountC *m, char *p, uint64_t flags,
         if flags & O_CREAT and flags & O_EXCL:
             close(fd)
             return -EEXIST
+        if flags & O_CREAT and fstat(fd, &st) == 0 and S_ISDIR(st.st_mode):
+            close(fd)
+            return -EISDIR             # open(2): "O_CREAT ... a directory"
         if flags & O_NOFOLLOW and fstat(fd, &st) == 0 and S_ISLNK(st.st_mode):
             close(fd)
             return -ELOOP
@@ -628,6 +657,18 @@ cdef int parent_fd(Call *c, int dirfd, uint64_t addr, char *buf, char *rel,
         if k >= 0:
             close(k)
             return -EEXIST
+    return fd
+
+
+cdef int local_parent(Call *c, char *rel) noexcept nogil:
+    """The parent directory of ``rel`` through the app's root fd."""
+    cdef int n = <int>strlen(rel)
+    cdef int k = split_last(rel, n), fd
+    if k <= 1:
+        return local_open(c, "/", O_PATH | O_DIRECTORY, 0, 0)
+    rel[k - 1] = 0
+    fd = local_open(c, rel, O_PATH | O_DIRECTORY, 0, 0)
+    rel[k - 1] = b'/'
     return fd
 
 

@@ -42,6 +42,11 @@ ctypedef struct GoferConn:
     int last_len                  # offset of the last name in ``out``
     char out[GOFER_OUT_BUF]
     char inb[GOFER_IN_BUF]
+    # set by the caller for an unprivileged app: the walk's directories
+    # must allow it to search them (0, or -EACCES), judged from the
+    # attributes the walk returns - path_resolution(7); NULL: no check
+    int (*may_search)(void *ctx, const GoferAttr *a) noexcept nogil
+    void *perm_ctx
 
 cdef int gofer_open(GoferConn *g, const char *path, int flags, uint32_t mode,
                     uint32_t uid, uint32_t gid) noexcept nogil

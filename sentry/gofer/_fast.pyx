@@ -15,7 +15,7 @@ Nothing here allocates Python objects or raises; ``FastConn`` is the
 Python handle (handshake, tests, benchmarks).
 """
 
-from libc.errno cimport (errno, EIO, ENOENT, ENAMETOOLONG, EEXIST, EINTR,
+from libc.errno cimport (errno, EIO, EACCES, ENOENT, ENAMETOOLONG, EEXIST, EINTR,
                          ELOOP)
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport calloc, free
@@ -250,6 +250,16 @@ cdef int send3(GoferConn *g, int wlen, char *op, int oplen) noexcept nogil:
     return send_frames(g, g.out, wlen, op, oplen, clunk, 11)
 
 
+cdef bint search_denied(GoferConn *g, int n) noexcept nogil:
+    cdef GoferAttr a
+    cdef int i
+    for i in range(n):
+        memcpy(&a, g.inb + HDR + 6 + i * ATTR, ATTR)
+        if g.may_search(g.perm_ctx, &a) < 0:
+            return True
+    return False
+
+
 cdef int walk_result(GoferConn *g, int mid, int nnames, bint follow_last,
                      GoferAttr *attr) noexcept nogil:
     """Judge an Rwalk/Rerror in g.inb: 0 when every name was walked and no
@@ -271,6 +281,11 @@ cdef int walk_result(GoferConn *g, int mid, int nnames, bint follow_last,
     if HDR + 6 + <int>count * ATTR + 2 > <int>get32(g.inb):
         return fail(g)
     linklen = get16(g.inb + HDR + 6 + count * ATTR)
+    if g.may_search != NULL and count > 0:
+        # every directory a name was looked up in: all walked ones but
+        # the last, and the last too when a lookup in it failed
+        if search_denied(g, count if e != 0 else count - 1):
+            return -EACCES
     if e != 0:
         if e == ENOENT and linklen == 0:
             return 1 + count

@@ -5,6 +5,7 @@ chroots into ``root``,) runs the platform's child hook and execs ``argv``;
 the parent attaches the platform through the same sync messages boot uses,
 collects stdout/stderr and the exit status.  ``platform="native"`` runs the
 same thing without a sentry, for differential tests.  ``view="gofer"``
+(or a name such as ``"seccomp+gofer"``)
 serves the files through a gofer (``runtime.gofer.serve_tree`` of ``root``
 in a subprocess) and the mount table of this process; ``view="directfs"``
 uses the mount table with the root fd.
@@ -41,6 +42,8 @@ def run(name, argv, *, root="/", chroot=False, cwd=None, env=None,
         stdin=b"", timeout=60, strace=False, log=None, bpf=None,
         pass_fds=None, setsid=False, on_start=None, user=None, view=None,
         table=None, on_gofer=None):
+    if "+" in name:                 # "seccomp+gofer", "ptrace+directfs"
+        name, view = name.split("+", 1)
     env = env if env is not None else {"PATH": "/usr/local/bin:/usr/bin:/bin",
                                        "HOME": "/", "LANG": "C.UTF-8"}
     exits = {}

@@ -1,0 +1,122 @@
+"""The gofer as the container's file backend (issue 4 A): boot starts one
+per container; a dead gofer ends the container; --directfs runs without
+one; --overlay keeps the image unchanged."""
+import json
+import os
+import signal
+import time
+
+import pytest
+
+from tests.testlib import make_spec
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+
+
+def _gofer_pids(runner):
+    """Gofer processes of this runner's --root (its state dir is in their
+    command line)."""
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if b"gofer" in argv and any(runner.root.encode() in a for a in argv):
+            pids.append(int(d))
+    return pids
+
+
+def _bundle(test_dir, rootfs, args, name="b", edit=None):
+    b = os.path.join(test_dir, name)
+    os.makedirs(b)
+    spec = make_spec(args, rootfs)
+    if edit:
+        edit(spec)
+    with open(os.path.join(b, "config.json"), "w") as f:
+        json.dump(spec, f)
+    return b
+
+
+@pytest.mark.parametrize("platform", ["seccomp", "ptrace"])
+def test_one_gofer_per_container_and_none_with_directfs(
+        pyrunsc, test_dir, busybox_rootfs, platform):
+    b = _bundle(test_dir, busybox_rootfs, ["sleep", "100"])
+    cid = pyrunsc.new_id("g")
+    pyrunsc.ok("--platform", platform, "run", "--detach", "--bundle", b, cid)
+    assert len(_gofer_pids(pyrunsc)) == 1
+    out = pyrunsc.ok("--platform", platform, "exec", cid, "cat",
+                     "/etc/hostname").stdout
+    assert out == "busybox\n"
+    pyrunsc.ok("delete", "--force", cid)
+    assert _gofer_pids(pyrunsc) == []
+    cid2 = pyrunsc.new_id("d")
+    pyrunsc.ok("--platform", platform, "--directfs", "run", "--detach",
+               "--bundle", b, cid2)
+    assert _gofer_pids(pyrunsc) == []
+    pyrunsc.ok("delete", "--force", cid2)
+
+
+@pytest.mark.parametrize("platform", ["seccomp", "ptrace"])
+def test_killing_the_gofer_ends_the_container(pyrunsc, test_dir,
+                                              busybox_rootfs, platform):
+    b = _bundle(test_dir, busybox_rootfs, [
+        "sh", "-c", "while cat /etc/hostname >/dev/null; do sleep 0.05; "
+        "done; echo gone; sleep 100"])
+    cid = pyrunsc.new_id("k")
+    pyrunsc.ok("--platform", platform, "run", "--detach", "--bundle", b, cid)
+    assert pyrunsc.status(cid) == "running"
+    pids = _gofer_pids(pyrunsc)
+    assert len(pids) == 1
+    os.kill(pids[0], signal.SIGKILL)
+    assert pyrunsc.wait_status(cid, "stopped") == "stopped"
+    pyrunsc.ok("delete", cid)
+    assert cid not in pyrunsc.list_ids()
+
+
+@pytest.mark.parametrize("mode", [[], ["--directfs"]])
+def test_overlay_keeps_the_image(pyrunsc, test_dir, busybox_rootfs, mode):
+    def writable(spec):
+        spec["root"]["readonly"] = False
+    script = ("echo new > /etc/added && echo changed > /etc/hostname && "
+              "rm /bin/true && cat /etc/added /etc/hostname && "
+              "test ! -e /bin/true && echo removed")
+    b = _bundle(test_dir, busybox_rootfs, ["sh", "-c", script], edit=writable)
+    before = sorted(os.listdir(busybox_rootfs)), sorted(
+        os.listdir(os.path.join(busybox_rootfs, "etc")))
+    cid = pyrunsc.new_id("o")
+    res = pyrunsc.ok("--overlay", *mode, "run", "--bundle", b, cid)
+    assert res.stdout == "new\nchanged\nremoved\n"
+    pyrunsc.ok("delete", "--force", cid)
+    assert (sorted(os.listdir(busybox_rootfs)), sorted(
+        os.listdir(os.path.join(busybox_rootfs, "etc")))) == before
+    with open(os.path.join(busybox_rootfs, "etc", "hostname")) as f:
+        assert f.read() == "busybox\n"
+    assert os.path.lexists(os.path.join(busybox_rootfs, "bin", "true"))
+    # a second run starts from the image again
+    cid2 = pyrunsc.new_id("o2")
+    res = pyrunsc.ok("--overlay", *mode, "run", "--bundle", b, cid2)
+    assert res.stdout == "new\nchanged\nremoved\n"
+    pyrunsc.ok("delete", "--force", cid2)
+
+
+def test_read_only_root_is_erofs_in_both_modes(pyrunsc, test_dir,
+                                               busybox_rootfs):
+    b = _bundle(test_dir, busybox_rootfs, [
+        "sh", "-c", "touch /x 2>&1; mkdir /etc 2>&1; mkdir /y 2>&1; "
+        "ln -s a /z 2>&1; chmod 600 /etc/hostname 2>&1; "
+        "cat /etc/hostname"])
+    for mode in ([], ["--directfs"]):
+        cid = pyrunsc.new_id("ro")
+        out = pyrunsc.ok(*mode, "run", "--bundle", b, cid).stdout
+        pyrunsc.ok("delete", "--force", cid)
+        assert out.splitlines() == [
+            "touch: /x: Read-only file system",
+            "mkdir: can't create directory '/etc': File exists",
+            "mkdir: can't create directory '/y': Read-only file system",
+            "ln: /z: Read-only file system",
+            "chmod: /etc/hostname: Read-only file system",
+            "busybox"], (mode, out)
