@@ -67,11 +67,20 @@ class MountTable:
     entries: list = field(default_factory=list)
 
     @classmethod
-    def from_mountinfo(cls, text):
+    def from_mountinfo(cls, text, gofer_points=None):
         """Parse mountinfo(5) text of a process whose root is the
         container's root.  Later mounts on the same point hide earlier
         ones; mounts outside the root (shown with an unreachable path) are
-        skipped."""
+        skipped.
+
+        ``gofer_points``: the spec's bind mount destinations (what the gofer
+        serves).  A bind of a host tmpfs is a gofer mount although its
+        fstype says tmpfs; a mount below a gofer mount that the spec does
+        not name (carried along by rbind) is the gofer's too.  Without it
+        the fstype decides (tests)."""
+        points = None
+        if gofer_points is not None:
+            points = {os.path.normpath(p) for p in gofer_points}
         by_point = {}
         for line in text.splitlines():
             parts = line.split()
@@ -94,16 +103,27 @@ class MountTable:
                 m.kind, m.special = SPECIAL, "sys"
             elif point == "/dev":
                 m.kind, m.special = SPECIAL, "dev"
+            elif points is not None and m.point in points:
+                m.kind = GOFER
             elif fstype in _LOCAL_TYPES or point.startswith("/proc/") or \
                     point.startswith("/sys/"):
                 # masked /proc paths (/dev/null binds, tmpfs), cgroupfs
                 m.kind = LOCAL
             else:
                 m.kind = GOFER          # bind mounts of host directories
+            if points is not None and m.kind != GOFER and \
+                    m.point not in points and not m.point.startswith(
+                        ("/proc/", "/sys/", "/dev/")):
+                parent = cls(list(by_point.values())).lookup(m.point)
+                if parent is not None and parent.kind == GOFER and \
+                        parent.point != "/":
+                    m.kind = GOFER      # a host submount of a bind mount
             by_point[m.point] = m       # the last one on a point wins
         if "/" not in by_point:
             by_point["/"] = Mount(point="/", fstype="rootfs")
-        return cls(sorted(by_point.values(), key=lambda m: m.point))
+        entries = sorted(by_point.values(), key=lambda m: m.point)
+        _nest_specials(entries)
+        return cls(entries)
 
     @classmethod
     def from_dicts(cls, dicts):
@@ -126,6 +146,23 @@ class MountTable:
 
     def is_mount_point(self, path):
         return any(m.point == path for m in self.entries)
+
+
+def _nest_specials(entries):
+    """A special mount inside another of its kind (runc's readonlyPaths
+    bind /proc/sys, /proc/bus... read-only over themselves) names the outer
+    one and the path below it, ``special = "proc/sys"``: sentry.fs.special
+    sees every path below the outermost mount of a kind
+    (docs/architecture.md).  ``entries`` are sorted by point."""
+    for m in entries:
+        if m.kind != SPECIAL:
+            continue
+        for o in entries:
+            if o is m or o.kind != SPECIAL or o.special != m.special:
+                continue
+            if m.point.startswith(o.point.rstrip("/") + "/"):
+                m.special = o.special + m.point[len(o.point.rstrip("/")):]
+                break
 
 
 @dataclass
@@ -242,24 +279,26 @@ class Resolver:
         return "/" + "/".join(cur)
 
 
-def read_table(pid):
+def read_table(pid, gofer_points=None):
     """The mount table of process ``pid`` (its mountinfo)."""
     with open(f"/proc/{pid}/mountinfo", encoding="utf-8",
               errors="surrogateescape") as f:
-        return MountTable.from_mountinfo(f.read())
+        return MountTable.from_mountinfo(f.read(), gofer_points)
 
 
 def new_view(init_pid, gofer_socks=None, *, table=None, ctx_args=None,
-             log=None):
+             log=None, gofer_points=None):
     """The emulation layer's view of a container (``_core.View``).
 
+    ``gofer_points``: the spec's bind mount destinations (see
+    ``MountTable.from_mountinfo``).
     ``gofer_socks``: ``(fast, slow)`` connected SOCK_SEQPACKET sockets to
     the container's gofer (the nogil fast path's and the Python client's),
     or None for directfs.  ``table`` defaults to ``read_table(init_pid)``.
     """
     from sentry.emulate._core import View
     if table is None:
-        table = read_table(init_pid)
+        table = read_table(init_pid, gofer_points)
     fast = gofs = None
     if gofer_socks:
         from sentry.gofer._fast import FastConn

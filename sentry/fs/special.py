@@ -58,6 +58,11 @@ def serve(ctx, kind, relpath, op, flags=0, mode=0):
             return sched_getaffinity(ctx, int(relpath or 0), flags)
         if op not in _OPS:
             return None
+        if "/" in kind:
+            # an inner mount of the kind ("proc/sys"): paths below the
+            # outermost one
+            kind, sub = kind.split("/", 1)
+            relpath = f"{sub}/{relpath}" if relpath else sub
         if kind == "proc":
             return _proc(ctx, relpath, op, flags)
         if kind == "sys":

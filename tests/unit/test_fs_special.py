@@ -279,3 +279,24 @@ def test_unknown_kind_or_op_falls_through(root):
     ctx = _ctx(fd)
     assert special.serve(ctx, "proc", "self/status", "mkdir") is None
     assert special.serve(ctx, "other", "x", "open") is None
+
+
+def test_inner_proc_mounts_name_the_outer_one(root):
+    """runc's readonlyPaths bind /proc/sys over itself: its paths reach
+    serve below the outermost proc mount."""
+    info = ("20 1 0:1 / / ro - ext4 /dev/vda ro\n"
+            "21 20 0:2 / /proc rw - proc proc rw\n"
+            "22 21 0:2 /sys /proc/sys ro - proc proc rw\n"
+            "23 21 0:2 /bus /proc/bus ro - proc proc rw\n"
+            "24 20 0:3 / /dev rw - tmpfs tmpfs rw\n")
+    table = MountTable.from_mountinfo(info)
+    specials = {m.point: m.special for m in table.entries if m.special}
+    assert specials == {"/proc": "proc", "/proc/sys": "proc/sys",
+                        "/proc/bus": "proc/bus", "/dev": "dev"}
+    _, fd = root
+    ctx = _ctx(fd)
+    got = _read(special.serve(ctx, "proc/sys", "kernel/ostype", "open",
+                              os.O_RDONLY))
+    assert got == b"Linux\n"
+    assert special.serve(ctx, "proc/sys", "kernel/ostype", "open",
+                         os.O_WRONLY) == -errno.EROFS
