@@ -227,9 +227,12 @@ class Boot:
                     ctx[key] = getattr(c.cgroup, key)()
                 except (OSError, AttributeError, ValueError):
                     ctx[key] = None
+            from runtime import gofer as gofer_mod
+            points = [m["destination"]
+                      for _, m in gofer_mod.bind_mounts(c.spec)]
             c.view = fsmounts.new_view(
                 c.pid, c.gofer.socks if c.gofer else None, ctx_args=ctx,
-                log=logging.getLogger("sentry"))
+                log=logging.getLogger("sentry"), gofer_points=points)
         return c.view
 
     def _gofer_exited(self, c, status):

@@ -83,3 +83,19 @@ def test_resolver_follows_symlinks_across_mounts(tmp_path):
         assert r.canonical(fd, "/a/new") == "/a/new"    # a create
     finally:
         os.close(fd)
+
+
+def test_spec_bind_mounts_are_the_gofers():
+    text = MOUNTINFO + (
+        "111 100 0:49 /work /bench/work rw - tmpfs tmpfs rw\n"
+        "112 111 0:50 / /bench/work/sub rw - ext4 /dev/sdc rw\n"
+        "113 100 0:51 / /run rw - tmpfs tmpfs rw\n")
+    t = {m.point: m for m in mounts.MountTable.from_mountinfo(
+        text, gofer_points=["/bench/work", "/mnt/data/"]).entries}
+    assert t["/bench/work"].kind == "gofer"          # a bind of a tmpfs
+    assert t["/bench/work/sub"].kind == "gofer"      # carried by rbind
+    assert t["/run"].kind == "local"
+    assert t["/dev/shm"].kind == "local"
+    assert t["/mnt/data"].kind == "gofer"
+    t = {m.point: m for m in mounts.MountTable.from_mountinfo(text).entries}
+    assert t["/bench/work"].kind == "local"          # fstype alone
