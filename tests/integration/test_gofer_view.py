@@ -120,3 +120,25 @@ def test_read_only_root_is_erofs_in_both_modes(pyrunsc, test_dir,
             "ln: /z: Read-only file system",
             "chmod: /etc/hostname: Read-only file system",
             "busybox"], (mode, out)
+
+
+@pytest.mark.parametrize("platform", ["seccomp", "ptrace"])
+def test_file_calls_fail_with_eio_once_the_gofer_is_gone(platform):
+    """Without boot (the platform driver): the gofer dies after the sentry
+    attached and before the app's execve, whose path resolution through
+    the gofer then fails with EIO (with a live gofer it runs)."""
+    import sys
+    sys.path.insert(0, os.path.dirname(__file__))
+    import platform_driver as driver
+    gofer = []
+
+    def kill(pid):
+        os.kill(gofer[-1].pid, signal.SIGKILL)
+        time.sleep(0.2)
+    argv = ["/bin/busybox", "cat", "/etc/hostname"]
+    res = driver.run(platform, argv, view="gofer", on_gofer=gofer.append)
+    assert res.code == 0, res
+    res = driver.run(platform, argv, view="gofer", on_gofer=gofer.append,
+                     on_start=kill)
+    assert res.code == 126, res
+    assert b"OSError(5," in res.err, res
