@@ -74,8 +74,12 @@ def start(config, bundle, spec, state_dir):
     env["PYTHONPATH"] = REPO + (os.pathsep + env["PYTHONPATH"]
                                 if env.get("PYTHONPATH") else "")
     try:
+        # N.B. not the app's stdio: an engine's shim that captures the
+        # runtime's output (containerd with a terminal) waits for EOF on it.
         proc = subprocess.Popen(argv, pass_fds=theirs, cwd="/", env=env,
                                 stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL,
                                 start_new_session=False)
     except OSError as e:
         for a, b in pairs:
