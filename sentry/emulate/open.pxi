@@ -52,6 +52,17 @@ cdef void open_rewrite(Call *c, int flags, uint64_t resolve) noexcept nogil:
     cdef int fd, n, k
     cdef stat st
     cdef uint64_t look = O_PATH | (flags & (O_NOFOLLOW | O_DIRECTORY))
+    if c.fs.special and c.fs.app_rooted and c.rel[0] == b'/' and \
+            c.fs.mounts[mount_of(c.fs, c.rel)].kind == MK_SPECIAL:
+        # /proc, /sys, /dev: the kernel opens the path in the app's own
+        # pid, network, UTS and IPC namespaces, cgroup and root, so that
+        # /proc/self, fd links, sysctls and the device cgroup are the
+        # app's.  N.B. the files sentry.fs.special synthesizes (meminfo,
+        # cpuinfo...) show the kernel's content under ptrace.
+        c.open_flags = flags
+        c.slow = SLOW_RESTART       # a tty or FIFO open may block
+        c.action = ACT_REWRITE
+        return
     fd = root_open(c, c.rel, look, 0, resolve)
     if c.fs.nmounts and fd >= 0 and not c.last_gofer and write_intent(flags):
         c.last_ro = fd_mount_ro(c, fd, c.last_ro)

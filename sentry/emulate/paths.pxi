@@ -128,7 +128,8 @@ cdef int join_path(Call *c, int dirfd, const char *path, int plen, char *out) no
             n += 1
         memcpy(out + n, path, plen + 1)
         n += plen
-    if n >= 10 and memcmp(out, b"/proc/", 6) == 0:
+    if n >= 10 and memcmp(out, b"/proc/", 6) == 0 and not c.fs.special:
+        # (with a view, sentry.fs.special serves /proc/self itself)
         n = proc_self(c, out, n)
     return n
 
@@ -595,6 +596,12 @@ cdef int path_fd(Call *c, int dirfd, uint64_t addr, int atflags,
     n = join_path(c, dirfd, c.path, n, c.rel)
     if n < 0:
         return n
+    return rel_fd(c, atflags, oflags)
+
+
+cdef int rel_fd(Call *c, int atflags, int oflags) noexcept nogil:
+    """The rest of path_fd(), for the path already in ``c.rel``."""
+    cdef int n
     if atflags & AT_SYMLINK_NOFOLLOW:
         oflags |= O_NOFOLLOW
     n = root_open(c, c.rel, O_PATH | oflags, 0, 0)
