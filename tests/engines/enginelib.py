@@ -281,17 +281,31 @@ class Private:
     def path(self, *parts):
         return os.path.join(self.dir, *parts)
 
-    def _runtime_wrapper(self):
+    def _runtime_wrapper(self, name="pyrunsc", args=""):
         other = os.environ.get("PYRUNSC_TEST_RUNTIME")
-        if other:
-            return shutil.which(other) or other
-        w = self.path("pyrunsc")
+        w = self.path(name)
         with open(w, "w") as f:
-            f.write("#!/bin/sh\n"
-                    f"PYTHONPATH={REPO}${{PYTHONPATH:+:$PYTHONPATH}}\n"
-                    "export PYTHONPATH\n"
-                    f"exec {sys.executable} -m cli \"$@\"\n")
+            if other:
+                f.write(f"#!/bin/sh\nexec {shutil.which(other) or other} "
+                        f"{args} \"$@\"\n")
+            else:
+                f.write("#!/bin/sh\n"
+                        f"PYTHONPATH={REPO}${{PYTHONPATH:+:$PYTHONPATH}}\n"
+                        "export PYTHONPATH\n"
+                        f"exec {sys.executable} -m cli {args} \"$@\"\n")
         os.chmod(w, 0o755)
+        return w
+
+    @property
+    def runtime_root_wrapper(self):
+        """The runtime with a private --root.  Podman passes none (the
+        runtime's default /run/pyrunsc) and its exit command (``podman
+        container cleanup``) drops ``--runtime-flag``, so the flag is in
+        the wrapper."""
+        w = self.path("pyrunsc-root")
+        if not os.path.exists(w):
+            self._runtime_wrapper("pyrunsc-root",
+                                  f"--root {self.path('runtime-root')}")
         return w
 
     def start_daemon(self, argv, log_name):
@@ -449,7 +463,8 @@ class Podman:
                 "--runroot", p.path("runroot"),
                 "--tmpdir", p.path("tmp"),
                 "--cgroup-manager", "cgroupfs", "--events-backend", "file",
-                "--runtime", p.runtime, "--storage-driver", "overlay"] \
+                "--runtime", p.runtime_root_wrapper,
+                "--storage-driver", "overlay"] \
             + [str(a) for a in args]
 
     def __call__(self, *args, **kw):

@@ -6,6 +6,8 @@ and ``--fifo-dir``).  See docs/engines.md.
 """
 import time
 
+import pytest
+
 from tests.engines.enginelib import run_in_pty, wait_until
 
 
@@ -21,6 +23,7 @@ def test_run_output_and_exit_status(ctr):
     assert r.stdout.split() == ["hi-ctr", "0", "pid=1"]
 
 
+@pytest.mark.slow
 def test_tty(ctr):
     status, out = run_in_pty(ctr.argv(
         "run", "--rm", "-t", *ctr.run_args(), ctr.image, "pyrunsc-ctr-tty",
@@ -69,6 +72,7 @@ def test_task_exec_ps_metrics_pause_kill(ctr):
     assert tid not in _tasks(ctr)
 
 
+@pytest.mark.slow
 def test_start_failure_is_reported(ctr):
     r = ctr("run", "--rm", *ctr.run_args(), ctr.image, "pyrunsc-ctr-noent",
             "/no/such/program")

@@ -8,6 +8,8 @@ import json
 import os
 import time
 
+import pytest
+
 from tests.engines.enginelib import run_in_pty, wait_until
 
 
@@ -43,6 +45,7 @@ def test_exit_status_is_the_process_status(docker):
     assert r.returncode == 3, r
 
 
+@pytest.mark.slow
 def test_stdin_is_forwarded(docker):
     r = docker("run", "--rm", "-i", *docker.run_args(), docker.image, "sh",
                input="echo from-stdin-$((40+2)); exit 4\n")
@@ -84,6 +87,7 @@ def test_detached_exec_logs_and_stop(docker):
         docker("rm", "-f", cid)
 
 
+@pytest.mark.slow
 def test_stop_falls_back_to_sigkill(docker):
     # A pid 1 without a handler ignores SIGTERM: stop must SIGKILL it.
     name = "pyrunsc-stopkill"
@@ -97,6 +101,7 @@ def test_stop_falls_back_to_sigkill(docker):
         docker("rm", "-f", name)
 
 
+@pytest.mark.slow
 def test_kill_delivers_signals(docker):
     name = "pyrunsc-kill"
     _detached(docker, name, "sh", "-c",

@@ -7,6 +7,8 @@ at pyrunsc.  See docs/engines.md.
 """
 import json
 
+import pytest
+
 from tests.engines.enginelib import run_in_pty, wait_until
 
 
@@ -17,6 +19,7 @@ def test_run_output_and_exit_status(podman):
     assert r.stdout.split() == ["hi-podman", "0", "pid=1"]
 
 
+@pytest.mark.slow
 def test_stdin_and_tty(podman):
     r = podman("run", "--rm", "-i", *podman.run_args(), podman.image, "sh",
                input="echo from-stdin; exit 4\n")
@@ -65,6 +68,7 @@ def test_detached_exec_top_stop_rm(podman):
     assert name not in podman("ps", "-a").stdout
 
 
+@pytest.mark.slow
 def test_kill(podman):
     name = "pyrunsc-podman-kill"
     podman.ok("run", "-d", "--name", name, *podman.run_args(), podman.image,
