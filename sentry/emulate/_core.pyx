@@ -25,7 +25,7 @@ from libc.stdint cimport uint32_t, int64_t, uint64_t
 from libc.stdlib cimport calloc, free
 
 from sentry.gofer._fast cimport (GoferConn, GoferAttr, FastConn,
-                                 gofer_open, GOFER_SLOW)
+                                 gofer_open, gofer_stat, GOFER_SLOW)
 
 from sentry.includes.notify cimport *
 
