@@ -72,10 +72,17 @@ def _spawn_member(cg, code):
     return p
 
 
-def _reap(p):
+def _reap(p, cg=None):
+    """Kill and collect ``p``; thaw its cgroup first, as a frozen task
+    (cgroup v1) cannot act on SIGKILL and wait() would block forever."""
+    if cg is not None:
+        try:
+            cg.thaw()
+        except Exception:
+            pass
     if p.poll() is None:
         p.kill()
-    p.wait()
+    p.wait(timeout=30)
     p.stdout.close()
 
 
@@ -126,7 +133,7 @@ def test_cpuset_cgroup_accepts_processes(parent):
     try:
         assert os.sched_getaffinity(p.pid) == {0}
     finally:
-        _reap(p)
+        _reap(p, cg)
 
 
 def test_processes_freeze_thaw_stats(parent, tmp_path):
@@ -171,7 +178,7 @@ def test_processes_freeze_thaw_stats(parent, tmp_path):
                           "hugetlb"}
         assert s["cpuset"]["cpus"] == sorted(os.sched_getaffinity(p.pid))
     finally:
-        _reap(p)
+        _reap(p, cg)
 
 
 def test_destroy_kills_members_and_removes_dirs(parent):
@@ -190,7 +197,7 @@ def test_destroy_kills_members_and_removes_dirs(parent):
         assert not [d for _, d in cg._hier_dirs() if os.path.exists(d)]
         again.destroy()
     finally:
-        _reap(p)
+        _reap(p, cg)
 
 
 def test_destroy_spares_processes_outside(parent):
@@ -237,7 +244,7 @@ def test_memory_limit_below_usage_is_busy(parent):
             "linux.resources.memory.limit: writing 1 to "
             "memory.limit_in_bytes: Device or resource busy")
     finally:
-        _reap(p)
+        _reap(p, cg)
 
 
 @pytest.mark.skipif(LAYOUT.controller("devices") is None,
@@ -297,4 +304,4 @@ def test_v2_paths_on_the_hybrid_unified_mount(parent, monkeypatch, tmp_path):
         assert p.wait(timeout=10) == -signal.SIGKILL
         assert not os.path.exists(cg.dirs["unified"])
     finally:
-        _reap(p)
+        _reap(p, cg)
