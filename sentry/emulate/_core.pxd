@@ -24,6 +24,10 @@ cdef enum:
                         # the address
     SLOW_RESTART = 2    # ptrace, ACT_REWRITE of a call that may block: if a
                         # signal restarts it, restore the original call
+    SLOW_MEMFD = 3      # ptrace, ACT_REWRITE of an open of a synthesized
+                        # file: the call becomes memfd_create(c.rel,
+                        # c.open_flags), filled at its exit by
+                        # sentry.fs.special.fill_memfd (sentry/fs)
     NSYSCALLS = 512
     NGROUPS_CACHE = 64
     PIDFD_CACHE = 256

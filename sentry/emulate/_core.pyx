@@ -43,6 +43,7 @@ include "socket.pxi"
 include "misc.pxi"
 include "../fs/devcheck.pxi"
 include "../fs/affinity.pxi"
+include "../fs/synth.pxi"
 
 cdef handler_t TABLE[NSYSCALLS]
 

@@ -57,8 +57,15 @@ cdef void open_rewrite(Call *c, int flags, uint64_t resolve) noexcept nogil:
         # /proc, /sys, /dev: the kernel opens the path in the app's own
         # pid, network, UTS and IPC namespaces, cgroup and root, so that
         # /proc/self, fd links, sysctls and the device cgroup are the
-        # app's.  N.B. the files sentry.fs.special synthesizes (meminfo,
-        # cpuinfo...) show the kernel's content under ptrace.
+        # app's.  The files sentry.fs.special synthesizes (meminfo,
+        # cpuinfo...) become a memfd the app creates itself and the sentry
+        # fills at the call's exit (SLOW_MEMFD).
+        n = special_content(c, flags)
+        if n == 1:
+            return                  # c.rel/c.open_flags/c.slow are set
+        if n < 0:
+            ret(c, n)
+            return
         c.open_flags = flags
         c.slow = SLOW_RESTART       # a tty or FIFO open may block
         c.action = ACT_REWRITE

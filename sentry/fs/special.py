@@ -48,7 +48,7 @@ _NS_DIRS = ("sys", "sysvipc")
 _NS_TYPES = (("net", 0x40000000), ("uts", 0x04000000), ("ipc", 0x08000000),
              ("cgroup", 0x02000000))
 _IDLE = 30.0
-_OPS = ("open", "stat", "lstat", "readlink")
+_OPS = ("open", "stat", "lstat", "readlink", "content")
 
 
 def serve(ctx, kind, relpath, op, flags=0, mode=0):
@@ -116,9 +116,11 @@ def memfd(name, data):
 
 
 def _synth(name, data, op, flags):
+    """A synthesized file: ``open`` → a memfd, ``content`` → the bytes
+    (ptrace: the app creates the memfd, ``fill_memfd`` fills it)."""
     if data is None:
         return None
-    if op != "open":
+    if op not in ("open", "content"):
         return None         # the kernel's file has the right attributes
     if flags & os.O_DIRECTORY:
         return -errno.ENOTDIR
@@ -126,7 +128,43 @@ def _synth(name, data, op, flags):
         return -errno.EACCES
     if flags & O_PATH:
         return None
-    return memfd(name, data)
+    return data if op == "content" else memfd(name, data)
+
+
+_fills = {}
+
+
+def stage_fill(tid, data):
+    """ptrace: the content of the memfd thread ``tid`` is creating."""
+    with _lock:
+        _fills[tid] = data
+
+
+def fill_memfd(tid, fd):
+    """ptrace, at the exit of the memfd_create(2) an open of a synthesized
+    file became: write the staged content into the app's ``fd`` and seal
+    it.  Returns the call's result: ``fd``, or -errno."""
+    import fcntl
+    with _lock:
+        data = _fills.pop(tid, None)
+    if data is None:
+        return -errno.EIO
+    try:
+        w = os.open(f"/proc/{tid}/fd/{fd}", os.O_RDWR | os.O_CLOEXEC)
+    except OSError as e:
+        return -(e.errno or errno.EIO)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(w, view):]
+        fcntl.fcntl(w, fcntl.F_ADD_SEALS, fcntl.F_SEAL_WRITE
+                    | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SHRINK
+                    | fcntl.F_SEAL_SEAL)
+    except OSError as e:
+        return -(e.errno or errno.EIO)
+    finally:
+        os.close(w)
+    return fd
 
 
 def _root_prefix(ctx):
@@ -202,6 +240,8 @@ def _proc(ctx, relpath, op, flags):
         return None         # net, mounts...: the kernel's links are right
     if len(parts) == 1 and head in procfs.FILES:
         return _synth(head, procfs.FILES[head](ctx), op, flags)
+    if op == "content":
+        return None         # only synthesized files have one
     if op == "lstat" and len(parts) == 1:
         return None         # the links themselves
     # symlinks of /proc that name the caller
@@ -424,7 +464,7 @@ def _sysfs(ctx, relpath, op, flags):
 
 def _dev(ctx, relpath, op, flags):
     parts = relpath.split("/") if relpath else []
-    if not parts:
+    if not parts or op == "content":
         return None
     point = _mount_point(ctx, "dev")
     # /dev/fd, /dev/stdin...: symlinks into /proc/self (made by

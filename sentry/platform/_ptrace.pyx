@@ -20,7 +20,8 @@ from libc.stdint cimport uint64_t, int64_t, uint8_t
 
 from sentry.includes.notify cimport *
 from sentry.emulate._core cimport (Call, Fs, dispatch, fs_init, fs_set_view, call_init,
-                                   call_release, SLOW_RESTART, write_mem,
+                                   call_release, SLOW_RESTART, SLOW_MEMFD,
+                                   write_mem,
                                    ACT_RETURN, ACT_CONTINUE, ACT_FD, ACT_SLOW,
                                    ACT_REWRITE)
 
@@ -349,7 +350,15 @@ cdef class PtraceLoop:
             if saved is None:
                 return
             rax = <int64_t>r.rax
-            if -516 <= rax <= -512:     # -ERESTARTSYS .. -ERESTART_RESTARTBLOCK
+            if saved[0] == -1:
+                # the memfd of a synthesized file: write and seal it
+                if rax >= 0:
+                    try:
+                        from sentry.fs import special
+                        r.rax = <uint64_t>(<int64_t>special.fill_memfd(pid, rax))
+                    except Exception:
+                        r.rax = <uint64_t>-5
+            elif -516 <= rax <= -512:   # -ERESTARTSYS .. -ERESTART_RESTARTBLOCK
                 r.orig_rax = saved[0]
                 r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9 = saved[1]
         ptrace(PTRACE_SETREGS, pid, NULL, r)
@@ -408,6 +417,10 @@ cdef class PtraceLoop:
                 self.restore[pid] = (orig_nr, (r.rdi, r.rsi, r.rdx, r.r10,
                                                r.r8, r.r9))
                 self.nrestore = len(self.restore)
+        elif c.action == ACT_REWRITE and c.slow == SLOW_MEMFD:
+            with gil:
+                self.restore[pid] = (-1, None)      # fill at the exit
+                self.nrestore = len(self.restore)
         if c.action == ACT_CONTINUE:
             res = 0
         elif c.action == ACT_REWRITE:
@@ -418,6 +431,12 @@ cdef class PtraceLoop:
             if write_mem(c, addr, c.rel, n) < 0:
                 r.orig_rax = <uint64_t>-1
                 r.rax = <uint64_t>-14
+            elif c.slow == SLOW_MEMFD:
+                # a synthesized file: memfd_create(name, flags), filled at
+                # the exit (sentry/fs/synth.pxi)
+                r.orig_rax = 319
+                r.rdi = addr
+                r.rsi = <uint64_t>c.open_flags
             else:
                 r.orig_rax = 257
                 r.rdi = <uint64_t>(<int64_t>AT_FDCWD)
@@ -434,7 +453,8 @@ cdef class PtraceLoop:
             r.orig_rax = <uint64_t>-1
             r.rax = <uint64_t>res
             ptrace(PTRACE_SETREGS, pid, NULL, r)
-        if c.action == ACT_REWRITE and c.slow == SLOW_RESTART:
+        if c.action == ACT_REWRITE and (c.slow == SLOW_RESTART or
+                                        c.slow == SLOW_MEMFD):
             if self.trace is not None:
                 with gil:
                     self.traced[pid] = (c.nr, tuple(c.args[k] for k in range(6)),

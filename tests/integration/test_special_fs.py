@@ -2,15 +2,13 @@
 (sentry/fs): real busybox containers on both platforms.
 
 The files the sentry synthesizes from the container's cgroup (meminfo,
-cpuinfo, the CPU lists, uptime) are installed as memfds; the ptrace
-platform cannot install an fd yet, so there they show the kernel's content:
-those tests are strict xfails on ptrace (the gap is docs/sentry.md's).
+cpuinfo, the CPU lists, uptime) are sealed memfds: installed by the
+sentry on seccomp, created by the app's own thread and filled at the
+call's exit on ptrace.
 """
 import pytest
 
 PLATFORMS = ("seccomp", "ptrace")
-PTRACE_GAP = pytest.mark.xfail(
-    strict=True, reason="ptrace cannot install a synthesized file's memfd")
 
 
 @pytest.fixture(params=["busybox"])
@@ -30,12 +28,7 @@ def _run(pyrunsc, bundle_factory, platform, script, resources=None,
     return res
 
 
-def _synth_params():
-    return [pytest.param("seccomp"),
-            pytest.param("ptrace", marks=PTRACE_GAP)]
-
-
-@pytest.mark.parametrize("platform", _synth_params())
+@pytest.mark.parametrize("platform", PLATFORMS)
 def test_meminfo_shows_the_memory_limit(pyrunsc, bundle_factory, platform):
     res = _run(pyrunsc, bundle_factory, platform,
                "head -3 /proc/meminfo",
@@ -56,7 +49,7 @@ def test_nproc_shows_the_cpu_quota(pyrunsc, bundle_factory, platform):
     assert (res.returncode, res.stdout.strip()) == (0, "1"), res
 
 
-@pytest.mark.parametrize("platform", _synth_params())
+@pytest.mark.parametrize("platform", PLATFORMS)
 def test_cpu_files_show_the_cpu_quota(pyrunsc, bundle_factory, platform):
     res = _run(pyrunsc, bundle_factory, platform,
                "grep -c ^processor /proc/cpuinfo; "
@@ -69,7 +62,7 @@ def test_cpu_files_show_the_cpu_quota(pyrunsc, bundle_factory, platform):
     assert online.isdigit()         # one CPU: "N", not a range
 
 
-@pytest.mark.parametrize("platform", _synth_params())
+@pytest.mark.parametrize("platform", PLATFORMS)
 def test_uptime_counts_from_the_container_start(pyrunsc, bundle_factory,
                                                 platform):
     with open("/proc/uptime") as f:

@@ -300,3 +300,30 @@ def test_inner_proc_mounts_name_the_outer_one(root):
     assert got == b"Linux\n"
     assert special.serve(ctx, "proc/sys", "kernel/ostype", "open",
                          os.O_WRONLY) == -errno.EROFS
+
+
+def test_ptrace_content_and_fill(root, monkeypatch):
+    """ptrace: the open of a synthesized file becomes the app's own
+    memfd_create(2); the sentry stages the content and fills and seals
+    the memfd at the call's exit."""
+    _, fd = root
+    monkeypatch.setattr(procfs, "memory_limit", lambda ctx: 256 << 20)
+    ctx = _ctx(fd)
+    data = special.serve(ctx, "proc", "meminfo", "content", os.O_RDONLY)
+    assert data.startswith(b"MemTotal:         262144 kB\n")
+    assert special.serve(ctx, "proc", "meminfo", "content", os.O_WRONLY) \
+        == -errno.EACCES
+    assert special.serve(ctx, "proc", "version", "content", 0) is None
+    assert special.serve(ctx, "proc", "self/status", "content", 0) is None
+    assert special.serve(ctx, "dev", "null", "content", 0) is None
+    mfd = os.memfd_create("meminfo", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    try:
+        assert special.fill_memfd(os.getpid(), mfd) == -errno.EIO  # nothing
+        special.stage_fill(os.getpid(), data)
+        assert special.fill_memfd(os.getpid(), mfd) == mfd
+        assert os.pread(mfd, 1 << 16, 0) == data
+        with pytest.raises(OSError) as e:
+            os.write(mfd, b"x")
+        assert e.value.errno == errno.EPERM         # F_SEAL_WRITE
+    finally:
+        os.close(mfd)
