@@ -271,6 +271,12 @@ def _proc(ctx, relpath, op, flags):
             return _in_container(ctx, lambda: _follow_magic(
                 ctx, parts, m, op, flags))
     if not translated:
+        if parts[0].isdigit() and op != "readlink" and \
+                int(parts[0]) != _ns_ids(ctx.tid)[0]:
+            # another process's files: ptrace_may_access(2) and the file
+            # modes judge the caller, not the sentry (CAP_SYS_PTRACE)
+            return _in_container(ctx, lambda: _open_kernel(
+                ctx, "/".join(parts), op, flags))
         return None
     if op == "readlink":
         try:

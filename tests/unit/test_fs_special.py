@@ -83,11 +83,17 @@ def _sys_gettid():
     return int(os.readlink("/proc/thread-self").split("/")[-1])
 
 
-def test_pid_files_fall_through(root):
+def test_pid_files(root):
+    """The caller's own files are the kernel's (None); another process's
+    are opened by the worker with the caller's credentials."""
     _, fd = root
     ctx = _ctx(fd)
-    assert special.serve(ctx, "proc", "1/status", "open", os.O_RDONLY) is None
+    me = os.getpid()
+    assert special.serve(ctx, "proc", f"{me}/status", "open",
+                         os.O_RDONLY) is None
     assert special.serve(ctx, "proc", "version", "open", os.O_RDONLY) is None
+    got = _read(special.serve(ctx, "proc", "1/status", "open", os.O_RDONLY))
+    assert b"\nPid:\t1\n" in got
 
 
 def test_meminfo_is_a_sealed_read_only_snapshot(root, monkeypatch):
@@ -178,6 +184,9 @@ def test_worker_uses_the_callers_credentials(root):
         res = special.serve(ctx, "proc", "sys/kernel/usermodehelper/bset", "open",
                             os.O_RDONLY)
         assert res == -errno.EACCES
+        # another process's environ: ptrace_may_access(2) as the caller
+        assert special.serve(ctx, "proc", "1/environ", "open",
+                             os.O_RDONLY) == -errno.EACCES
         # the sentry's own credentials are back afterwards
         _read(special.serve(_ctx(fd), "proc", "sys/kernel/usermodehelper/bset", "open",
                             os.O_RDONLY))
