@@ -16,8 +16,13 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # Without systemd the packages' postinst scripts do not start daemons.
-DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-    docker.io containerd podman conmon crun >/dev/null
+PKGS="docker.io containerd podman conmon crun"
+export DEBIAN_FRONTEND=noninteractive
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $PKGS >/dev/null 2>&1 || {
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends $PKGS >/dev/null
+}
 dpkg-query -W -f '${Package} ${Version}\n' docker.io containerd podman \
     conmon runc 2>/dev/null || true
 

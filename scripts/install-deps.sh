@@ -29,3 +29,9 @@ then
     # shellcheck disable=SC2086
     "$PY" -m pip install -q --root-user-action=ignore $PIP_PKGS
 fi
+
+# Optional: the container engines of tests/engines (docker.io, containerd,
+# podman, conmon); without them those tests are skipped.
+if [ "${PYRUNSC_ENGINES:-0}" = 1 ]; then
+    "$(dirname "$0")/engines-setup.sh" >/dev/null
+fi
