@@ -339,17 +339,23 @@ cdef class _Loop:
             raise ProtocolError(f"malformed Topen of {n} bytes")
         f = self.fid(get32(self.inb + HDR))
         flags = <int>get32(self.inb + HDR + 4)
-        if (f is None or flags & os.O_PATH or
-                not (f.fmt == 0o040000 or f.fmt == 0o100000)):
+        if f is None or not (f.fmt == 0o040000 or f.fmt == 0o100000):
             self.conn.frame(view[:n])
             return 0
-        flags &= OPEN_FLAGS
-        if flags & WRITE_FLAGS and self.readonly:
-            return self.error(tag, EROFS)
-        if f.fmt == 0o040000 and flags & WRITE_FLAGS:
-            return self.error(tag, EISDIR)
-        if f.fmt == 0o100000 and flags & O_DIRECTORY:
-            return self.error(tag, ENOTDIR)
+        if flags & os.O_PATH:
+            # the sentry's lookups (gofer_open with O_PATH): as
+            # gofer_ops._checked_open for a file or directory
+            if f.fmt == 0o100000 and flags & O_DIRECTORY:
+                return self.error(tag, ENOTDIR)
+            flags = os.O_PATH
+        else:
+            flags &= OPEN_FLAGS
+            if flags & WRITE_FLAGS and self.readonly:
+                return self.error(tag, EROFS)
+            if f.fmt == 0o040000 and flags & WRITE_FLAGS:
+                return self.error(tag, EISDIR)
+            if f.fmt == 0o100000 and flags & O_DIRECTORY:
+                return self.error(tag, ENOTDIR)
         snprintf(link, sizeof(link), "%d", f.fd)
         with nogil:
             fd = openat(self.proc_fd, link, flags | O_CLOEXEC | O_NOCTTY)
