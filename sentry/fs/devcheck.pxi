@@ -14,8 +14,9 @@ cdef int device_verdict(Call *c, int fd, uint64_t flags) noexcept with gil:
     -EPERM (as its device cgroup answers)."""
     try:
         from sentry.fs import devfs
-        devices = (<object>c.fs.view).ctx_args.get("devices")
-        return devfs.check_fd(devices, fd, <int>flags)
+        args = (<object>c.fs.view).ctx_args
+        return devfs.check_fd(args.get("devices"), fd, <int>flags,
+                              args.get("init_pid"))
     except BaseException:
         return -EIO
 

@@ -45,18 +45,66 @@ def _wild(v):
     return v is None or v == -1
 
 
-def effective_rules(devices):
-    """The rules the container's device cgroup holds: the spec's
-    ``linux.resources.devices`` then runc's defaults; none at all when the
-    spec has none (boot then leaves the device cgroup alone: every device
-    is allowed)."""
+def effective_rules(devices, init_pid=None):
+    """The rules the container's device cgroup holds.
+
+    With ``init_pid``, the live v1 ``devices.list`` of its cgroup when
+    there is one (it has the spec's rules, runc's defaults and the
+    ``linux.devices`` boot allows, and follows ``pyrunsc update``); else
+    the spec's ``linux.resources.devices`` then runc's defaults; none at
+    all when the spec has none (boot then leaves the device cgroup alone:
+    every device is allowed)."""
+    if init_pid is not None:
+        live = _live_rules(init_pid)
+        if live is not None:
+            return live
     rules = list(devices or ())
     if not rules:
         return []
     return rules + list(DEFAULT_RULES)
 
 
-def allowed(devices, kind, major, minor, access):
+_live = {}
+_LIVE_TTL = 1.0
+
+
+def _live_rules(init_pid):
+    """The rules of ``devices.list`` (cgroup v1) of ``init_pid``'s devices
+    cgroup, cached for a second; None without one.  The list shows the
+    allowed exceptions of a default-deny cgroup, or ``a *:* rwm`` when it
+    allows everything - Documentation/admin-guide/cgroup-v1/devices.rst."""
+    import time
+    now = time.monotonic()
+    hit = _live.get(init_pid)
+    if hit is not None and now - hit[0] < _LIVE_TTL:
+        return hit[1]
+    from sentry.fs import procfs
+    d, v = procfs.cgroup_dir(init_pid, "devices")
+    rules = None
+    if d is not None and v == 1:
+        try:
+            with open(os.path.join(d, "devices.list")) as f:
+                text = f.read()
+        except OSError:
+            text = None
+        if text is not None:
+            rules = [{"allow": False, "access": "rwm"}]
+            for line in text.splitlines():
+                parts = line.split()
+                if len(parts) != 3 or ":" not in parts[1]:
+                    continue
+                major, minor = parts[1].split(":", 1)
+                rules.append({"allow": True, "type": parts[0],
+                              "major": None if major == "*" else int(major),
+                              "minor": None if minor == "*" else int(minor),
+                              "access": parts[2]})
+    if len(_live) > 256:
+        _live.clear()
+    _live[init_pid] = (now, rules)
+    return rules
+
+
+def allowed(devices, kind, major, minor, access, init_pid=None):
     """Whether the device cgroup lets the container do ``access`` (a string
     of ``r``, ``w``, ``m``) on device ``kind`` (``"c"`` or ``"b"``)
     ``major:minor``.
@@ -67,7 +115,7 @@ def allowed(devices, kind, major, minor, access):
     earlier one - "devices.deny ... a *:* rwm" makes the default deny -
     Documentation/admin-guide/cgroup-v1/devices.rst.
     """
-    rules = effective_rules(devices)
+    rules = effective_rules(devices, init_pid)
     verdict = {a: True for a in access}
     for r in rules:
         t = r.get("type") or "a"
@@ -94,14 +142,14 @@ def open_access(flags):
     return "rw"
 
 
-def check_fd(devices, fd, flags):
+def check_fd(devices, fd, flags, init_pid=None):
     """0 when the file behind ``fd`` (an O_PATH fd is fine) is no device or
     a device the container may open with ``flags``; else -EPERM."""
     st = os.fstat(fd)
-    return check_mode(devices, st.st_mode, st.st_rdev, flags)
+    return check_mode(devices, st.st_mode, st.st_rdev, flags, init_pid)
 
 
-def check_mode(devices, mode, rdev, flags):
+def check_mode(devices, mode, rdev, flags, init_pid=None):
     """``check_fd`` for a known ``st_mode``/``st_rdev``."""
     if stat.S_ISCHR(mode):
         kind = "c"
@@ -112,7 +160,7 @@ def check_mode(devices, mode, rdev, flags):
     if flags & os.O_PATH:
         return 0            # an O_PATH open does not open the device
     if allowed(devices, kind, os.major(rdev), os.minor(rdev),
-               open_access(flags)):
+               open_access(flags), init_pid):
         return 0
     return -errno.EPERM
 

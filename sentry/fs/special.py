@@ -361,7 +361,7 @@ def _follow_magic(ctx, parts, m, op, flags):
             os.close(fd)
             return -errno.EACCES
         if op == "open":
-            r = devfs.check_fd(ctx.devices, fd, flags)
+            r = devfs.check_fd(ctx.devices, fd, flags, ctx.init_pid)
             if r < 0:
                 os.close(fd)
                 return r
@@ -489,7 +489,7 @@ def _dev(ctx, relpath, op, flags):
         return None
     if relpath == "tty":
         if not devfs.allowed(ctx.devices, "c", 5, 0,
-                             devfs.open_access(flags)):
+                             devfs.open_access(flags), ctx.init_pid):
             return -errno.EPERM
         return devfs.open_tty(ctx.tid, flags)
     return _open_device(ctx, f"{point}/{relpath}", flags)
@@ -513,7 +513,8 @@ def _open_device(ctx, path, flags):
             return None
         if flags & os.O_CREAT and flags & os.O_EXCL:
             return -errno.EEXIST
-        r = devfs.check_mode(ctx.devices, st.st_mode, st.st_rdev, flags)
+        r = devfs.check_mode(ctx.devices, st.st_mode, st.st_rdev, flags,
+                            ctx.init_pid)
         if r < 0:
             return r
         # the sentry never takes a controlling terminal, and never blocks

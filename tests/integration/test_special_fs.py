@@ -141,3 +141,20 @@ def test_devices_outside_the_rules_are_eperm(pyrunsc, bundle_factory,
                "cat /dev/fz; echo x > /dev/null && echo null")
     assert res.stdout.split() == ["made", "null"], res
     assert "Operation not permitted" in res.stderr, res
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_spec_devices_are_allowed(pyrunsc, bundle_factory, platform):
+    """linux.devices: a device the spec gives the container may be opened
+    although linux.resources.devices denies all (runc allows it in the
+    device cgroup; the sentry reads that cgroup's list)."""
+    def edit(spec):
+        spec["linux"]["devices"] = [{"path": "/dev/fuse", "type": "c",
+                                     "major": 10, "minor": 229,
+                                     "fileMode": 0o666, "uid": 0, "gid": 0}]
+    b = bundle_factory(["sh", "-c", "exec 3<>/dev/fuse && echo opened"],
+                       edit=edit)
+    cid = pyrunsc.new_id("sfsdev")
+    res = pyrunsc("--platform", platform, "run", "--bundle", b, cid)
+    pyrunsc("delete", "-f", cid)
+    assert res.stdout.split() == ["opened"], res

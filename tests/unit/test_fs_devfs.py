@@ -113,3 +113,25 @@ def test_controlling_terminal_reopened():
         os.waitpid(pid, 0)
         os.close(master)
         os.close(r)
+
+
+def test_live_devices_list(tmp_path, monkeypatch):
+    """The v1 devices.list of the container's cgroup is the truth when
+    there is one: it holds the linux.devices boot allowed."""
+    from sentry.fs import procfs
+    (tmp_path / "devices.list").write_text(
+        "c 1:3 rwm\nc 10:229 rw\nc 136:* rwm\nb *:* m\n")
+    monkeypatch.setattr(procfs, "cgroup_dir", lambda pid, c: (str(tmp_path), 1))
+    monkeypatch.setattr(devfs, "_live", {})
+    assert devfs.allowed(DENY_ALL, "c", 10, 229, "rw", init_pid=4242)
+    assert devfs.allowed(DENY_ALL, "c", 136, 7, "rw", init_pid=4242)
+    assert devfs.allowed(DENY_ALL, "b", 8, 0, "m", init_pid=4242)
+    assert not devfs.allowed(DENY_ALL, "b", 8, 0, "r", init_pid=4242)
+    assert not devfs.allowed([], "c", 1, 5, "r", init_pid=4242)
+    monkeypatch.setattr(devfs, "_live", {})
+    (tmp_path / "devices.list").write_text("a *:* rwm\n")
+    assert devfs.allowed(DENY_ALL, "c", 10, 229, "rw", init_pid=4242)
+    # no cgroup: the spec's rules
+    monkeypatch.setattr(devfs, "_live", {})
+    monkeypatch.setattr(procfs, "cgroup_dir", lambda pid, c: (None, 0))
+    assert not devfs.allowed(DENY_ALL, "c", 10, 229, "rw", init_pid=4242)
