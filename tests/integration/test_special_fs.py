@@ -6,6 +6,12 @@ cpuinfo, the CPU lists, uptime) are sealed memfds: installed by the
 sentry on seccomp, created by the app's own thread and filled at the
 call's exit on ptrace.
 """
+import array
+import os
+import select
+import socket
+import time
+
 import pytest
 
 PLATFORMS = ("seccomp", "ptrace")
@@ -158,3 +164,59 @@ def test_spec_devices_are_allowed(pyrunsc, bundle_factory, platform):
     res = pyrunsc("--platform", platform, "run", "--bundle", b, cid)
     pyrunsc("delete", "-f", cid)
     assert res.stdout.split() == ["opened"], res
+
+
+def _console(pyrunsc, bundle, cid, path):
+    """create with a console socket; the pty master."""
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    srv.settimeout(30)
+    fds = array.array("i")
+    try:
+        pyrunsc.ok("create", "--bundle", bundle, "--console-socket", path,
+                   cid)
+        conn, _ = srv.accept()
+        with conn:
+            conn.settimeout(30)
+            _, anc, _, _ = conn.recvmsg(4096, socket.CMSG_SPACE(16))
+            for level, typ, data in anc:
+                if (level, typ) == (socket.SOL_SOCKET, socket.SCM_RIGHTS):
+                    fds.frombytes(data[:len(data) - len(data) % 4])
+    finally:
+        srv.close()
+    assert len(fds) == 1
+    return fds[0]
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_dev_tty_is_the_controlling_terminal(pyrunsc, bundle_factory,
+                                            platform, test_dir):
+    """/dev/tty of a terminal container is its pty; /dev/console and
+    /dev/ptmx work."""
+    pyrunsc.global_args = ["--platform", platform]
+    b = bundle_factory(["sh", "-c",
+                        "echo via-tty > /dev/tty; test -c /dev/console && "
+                        "echo console; exec 4<>/dev/ptmx && echo ptmx; "
+                        "echo done"], terminal=True)
+    cid = pyrunsc.new_id("sfstty")
+    master = _console(pyrunsc, b, cid, os.path.join(test_dir, "c.sock"))
+    try:
+        pyrunsc.ok("start", cid)
+        out = b""
+        deadline = time.monotonic() + 30
+        while b"done" not in out and time.monotonic() < deadline:
+            r, _, _ = select.select([master], [], [], 1)
+            if r:
+                try:
+                    data = os.read(master, 4096)
+                except OSError:
+                    break
+                if not data:
+                    break
+                out += data
+    finally:
+        os.close(master)
+        pyrunsc("delete", "--force", cid)
+    words = out.decode(errors="replace").split()
+    assert words[:4] == ["via-tty", "console", "ptmx", "done"], out
