@@ -641,15 +641,19 @@ class _Creds:
     def __enter__(self):
         euid, fsuid, egid, fsgid, groups, capeff = _status(self.tid)
         self.saved = _sys.capget(0)
-        _sys.setgroups(groups)
-        _sys.setresgid(0, egid, 0)
-        _setfs(fsgid, None)
-        # a non-zero euid or fsuid drops capabilities from the effective
-        # set by itself; then keep only those the caller has
-        _sys.setresuid(0, euid, 0)
-        _setfs(None, fsuid)
-        _sys.capset(_sys.capget(0)[0] & capeff, self.saved[1],
-                    self.saved[2])
+        try:
+            _sys.setgroups(groups)
+            _sys.setresgid(0, egid, 0)
+            _setfs(fsgid, None)
+            # a non-zero euid or fsuid drops capabilities from the
+            # effective set by itself; then keep only those the caller has
+            _sys.setresuid(0, euid, 0)
+            _setfs(None, fsuid)
+            _sys.capset(_sys.capget(0)[0] & capeff, self.saved[1],
+                        self.saved[2])
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc):
