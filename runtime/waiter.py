@@ -45,18 +45,48 @@ _UNFORWARDABLE = {signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD}
 
 
 def wanted():
-    """Whether the caller expects to reap the pid of the pid file."""
+    """Whether the caller expects to reap the pid of the pid file.
+
+    The caller is the parent, or the grandparent through a shell: Docker
+    runs a runtime that has ``runtimeArgs`` through a ``/bin/sh`` script
+    that does not exec.
+    """
     forced = os.environ.get(ENV)
     if forced in ("0", "1"):
         return forced == "1"
+    pid = os.getppid()
+    for _ in range(2):
+        name = _exe_name(pid)
+        if name in ENGINE_PARENTS:
+            return True
+        if name not in _SHELLS:
+            return False
+        pid = _ppid_of(pid)
+        if pid is None:
+            return False
+    return False
+
+
+_SHELLS = ("sh", "dash", "bash")
+
+
+def _exe_name(pid):
     try:
-        exe = os.readlink(f"/proc/{os.getppid()}/exe")
+        exe = os.readlink(f"/proc/{pid}/exe")
     except OSError:
-        return False
+        return None
     name = os.path.basename(exe)
     if name.endswith(" (deleted)"):
         name = name[:-len(" (deleted)")]
-    return name in ENGINE_PARENTS
+    return name
+
+
+def _ppid_of(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _read_pid(path):
