@@ -28,7 +28,13 @@ def docker(rootfs_tar):
     priv = Private("docker")
     try:
         with open(priv.path("daemon.json"), "w") as f:
-            json.dump({"runtimes": {"pyrunsc": {"path": priv.runtime}}}, f)
+            # Docker runs a runtime with runtimeArgs through a /bin/sh
+            # script that does not exec.
+            json.dump({"runtimes": {
+                "pyrunsc": {"path": priv.runtime},
+                "pyrunsc-args": {"path": priv.runtime,
+                                 "runtimeArgs": ["--log-level", "info"]}}},
+                f)
         argv = [_which("dockerd"),
                 "--config-file", priv.path("daemon.json"),
                 "--data-root", priv.path("data"),

@@ -45,6 +45,15 @@ def test_exit_status_is_the_process_status(docker):
     assert r.returncode == 3, r
 
 
+def test_runtime_args(docker):
+    # The runtime's parent is Docker's shell script, the shim its
+    # grandparent: the waiter must still be used, or run never returns.
+    r = docker("run", "--rm", "--runtime", "pyrunsc-args", "--network",
+               "none", docker.image, "sh", "-c", "echo args-ok; exit 4")
+    assert r.returncode == 4, r
+    assert r.stdout.strip() == "args-ok"
+
+
 @pytest.mark.slow
 def test_stdin_is_forwarded(docker):
     r = docker("run", "--rm", "-i", *docker.run_args(), docker.image, "sh",
