@@ -29,6 +29,7 @@ import errno
 import logging
 import os
 import queue
+import signal
 import stat as _stat
 import threading
 
@@ -545,6 +546,9 @@ class _Worker(threading.Thread):
         self.alive = True
 
     def run(self):
+        # signals for boot (or a test's own SIGTERM) must never land here:
+        # this thread has no handler of its own
+        signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
         try:
             for name, nstype in _NS_TYPES:
                 try:
