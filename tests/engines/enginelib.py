@@ -276,6 +276,12 @@ class Private:
         os.chmod(self.dir, 0o755)
         self.cgroup_name = f"pyrunsc-eng-{self.token}-{engine}"
         self.daemons = []       # Popen objects we started
+        # containerd 1.6 puts shim sockets in /run/containerd/s whatever
+        # its config says: remove what was not there before, once empty.
+        self.system_dirs = [d for d in ("/run/containerd/s",
+                                        "/run/containerd/fifo",
+                                        "/run/containerd")
+                            if not os.path.exists(d)]
         self.runtime = self._runtime_wrapper()
 
     def path(self, *parts):
@@ -347,6 +353,9 @@ class Private:
                            stderr=subprocess.DEVNULL)
         _remove_cgroups(self.cgroup_name)
         shutil.rmtree(self.dir, ignore_errors=True)
+        for d in self.system_dirs:
+            with contextlib.suppress(OSError):
+                os.rmdir(d)
 
     def leftovers(self):
         """What the engine left behind after its containers were removed."""
