@@ -33,7 +33,7 @@ def docker(rootfs_tar):
             json.dump({"runtimes": {
                 "pyrunsc": {"path": priv.runtime},
                 "pyrunsc-args": {"path": priv.runtime,
-                                 "runtimeArgs": ["--log-level", "info"]}}},
+                                 "runtimeArgs": ["--log-format", "json"]}}},
                 f)
         argv = [_which("dockerd"),
                 "--config-file", priv.path("daemon.json"),
