@@ -15,7 +15,6 @@ namespace and the gofer's see the same upper layer; the image is never
 written.  ``drop_overlay`` unmounts both (the upper layer is gone with the
 tmpfs) when the container is destroyed.
 """
-import json
 import logging
 import os
 import signal
@@ -134,9 +133,3 @@ def drop_overlay(state_dir):
     except OSError as e:
         log.debug("rmdir %s: %s", top, e)
 
-
-def spec_for_gofer(spec):
-    """The parts of the spec the gofer reads (root and mounts), JSON-safe."""
-    return json.loads(json.dumps({k: spec[k] for k in ("ociVersion", "root",
-                                                       "mounts", "process")
-                                  if k in spec}))
