@@ -101,6 +101,8 @@ ctypedef struct Call:
     int cred_tid
     uint32_t cred_uid
     uint32_t cred_gid
+    uint64_t cred_caps          # the app thread's CapEff
+    int caps_set                # this call lowered the thread's caps
     int ngroups
     uint32_t groups[NGROUPS_CACHE]
     int pidfd_tid[PIDFD_CACHE]
@@ -119,7 +121,7 @@ cdef void dispatch(Call *c) noexcept nogil
 cdef void call_init(Call *c) noexcept nogil
 cdef void call_release(Call *c) noexcept nogil
 cdef int enter_creds(Call *c) noexcept nogil
-cdef void leave_creds() noexcept nogil
+cdef void leave_creds(Call *c) noexcept nogil
 cdef bint is_trapped(int nr) noexcept nogil
 cdef int fs_init(Fs *fs, int root_fd, int mode) noexcept nogil
 cdef int strip_root(Fs *fs, const char *link, ssize_t n, char *out) noexcept nogil

@@ -75,7 +75,7 @@ cdef void dispatch(Call *c) noexcept nogil:
         return
     TABLE[c.nr](c)
     if sw:
-        leave_creds()
+        leave_creds(c)
 
 
 cdef bint is_trapped(int nr) noexcept nogil:

@@ -7,8 +7,12 @@
 # effective set, as for the app itself - capabilities(7) "Effect of user ID
 # changes on capabilities".
 #
-# N.B. a root app whose capabilities the spec dropped is still served with
-# the sentry's (full) capabilities.
+# The thread also takes the app thread's effective capabilities (CapEff,
+# re-read with the groups): a root app whose spec dropped CAP_DAC_OVERRIDE
+# or CAP_CHOWN must not be served with the sentry's, and a non-root app that
+# holds CAP_DAC_OVERRIDE keeps it although setfsuid cleared it here.
+# N.B. capabilities an app thread changes itself with capset(2), without a
+# change of its fs ids, are seen at its next change of ids.
 
 cdef extern from *:
     """
@@ -29,7 +33,74 @@ cdef extern from *:
     uint64_t PYRUNSC_PIDFD_INFO_CREDS
 
 cdef extern from "<sys/syscall.h>" nogil:
-    long SYS_setfsuid, SYS_setfsgid, SYS_setgroups
+    long SYS_setfsuid, SYS_setfsgid, SYS_setgroups, SYS_capget, SYS_capset
+
+cdef extern from "<linux/capability.h>" nogil:
+    ctypedef struct cred_cap_header "struct __user_cap_header_struct":
+        unsigned int version
+        int pid
+    ctypedef struct cred_cap_data "struct __user_cap_data_struct":
+        unsigned int effective
+        unsigned int permitted
+        unsigned int inheritable
+    unsigned int _LINUX_CAPABILITY_VERSION_3
+
+
+cdef int read_capeff(int tid, uint64_t *caps) noexcept nogil:
+    """CapEff of thread ``tid`` from /proc/<tid>/status: 0 or -errno."""
+    cdef char proc[64]
+    cdef char buf[4096]
+    cdef int fd
+    cdef ssize_t n
+    cdef char *p
+    cdef uint64_t v = 0
+    snprintf(proc, sizeof(proc), "/proc/%d/status", tid)
+    fd = openat(-1, proc, O_RDONLY | O_CLOEXEC)
+    if fd < 0:
+        return -ESRCH
+    n = read(fd, buf, sizeof(buf) - 1)
+    close(fd)
+    if n <= 0:
+        return -ESRCH
+    buf[n] = 0
+    p = strstr(buf, "CapEff:\t")
+    if p == NULL:
+        return -ESRCH
+    p += 8
+    while True:
+        if 48 <= p[0] <= 57:
+            v = v * 16 + <uint64_t>(p[0] - 48)
+        elif 97 <= p[0] <= 102:
+            v = v * 16 + <uint64_t>(p[0] - 87)
+        else:
+            break
+        p += 1
+    caps[0] = v
+    return 0
+
+
+cdef int set_thread_caps(uint64_t eff, bint restore) noexcept nogil:
+    """Give this thread the filesystem capabilities of ``eff`` (FS_CAPS,
+    within its permitted set), or all it permits when ``restore``.  The
+    others stay: the sentry needs CAP_SYS_PTRACE to read app memory.
+    Capabilities are per thread."""
+    cdef cred_cap_header hdr
+    cdef cred_cap_data data[2]
+    hdr.version = _LINUX_CAPABILITY_VERSION_3
+    hdr.pid = 0
+    if syscall(SYS_capget, &hdr, data) < 0:
+        return -1
+    cdef uint64_t cur = (<uint64_t>data[1].effective << 32) | data[0].effective
+    cdef uint64_t perm = (<uint64_t>data[1].permitted << 32) | data[0].permitted
+    if restore:
+        cur = perm
+    else:
+        cur = (cur & ~FS_CAPS) | (eff & FS_CAPS & perm)
+    data[0].effective = <unsigned int>(cur & <uint64_t>0xffffffffU)
+    data[1].effective = <unsigned int>(cur >> 32)
+    hdr.version = _LINUX_CAPABILITY_VERSION_3
+    hdr.pid = 0
+    return syscall(SYS_capset, &hdr, data)
 
 
 cdef void call_init(Call *c) noexcept nogil:
@@ -104,6 +175,7 @@ cdef int enter_creds(Call *c) noexcept nogil:
     do), -errno when the caller is gone."""
     cdef pyrunsc_pidfd_info info
     cdef int pidfd, r
+    cdef uint64_t fs_app
     pidfd = thread_pidfd(c, False)
     if pidfd < 0:
         return pidfd
@@ -118,23 +190,64 @@ cdef int enter_creds(Call *c) noexcept nogil:
         info.mask = PYRUNSC_PIDFD_INFO_CREDS
         if ioctl(pidfd, PYRUNSC_PIDFD_GET_INFO, &info) < 0:
             return -ESRCH
-    if info.fsuid == 0 and info.fsgid == 0:
-        return 0
-    if c.tid != c.cred_tid or info.fsuid != c.cred_uid or info.fsgid != c.cred_gid:
-        r = read_groups(c.tid, c.groups, NGROUPS_CACHE)
+    if (c.tid != c.cred_tid or info.fsuid != c.cred_uid
+            or info.fsgid != c.cred_gid):
+        r = read_capeff(c.tid, &c.cred_caps)
         if r < 0:
             return r
-        c.ngroups = r
+        if info.fsuid != 0 or info.fsgid != 0:
+            r = read_groups(c.tid, c.groups, NGROUPS_CACHE)
+            if r < 0:
+                return r
+            c.ngroups = r
         c.cred_tid = c.tid
         c.cred_uid = info.fsuid
         c.cred_gid = info.fsgid
-    syscall(SYS_setgroups, c.ngroups, c.groups)
-    syscall(SYS_setfsgid, info.fsgid)
-    syscall(SYS_setfsuid, info.fsuid)
+    # Adjust the thread's filesystem capabilities when they would differ
+    # from the app's: setfsuid(nonzero) clears them, fsuid 0 keeps ours.
+    fs_app = c.cred_caps & FS_CAPS & sentry_caps()
+    if info.fsuid == 0 and info.fsgid == 0:
+        c.caps_set = fs_app != (sentry_caps() & FS_CAPS)
+    else:
+        c.caps_set = fs_app != 0
+    if info.fsuid == 0 and info.fsgid == 0 and not c.caps_set:
+        return 0
+    if info.fsuid != 0 or info.fsgid != 0:
+        syscall(SYS_setgroups, c.ngroups, c.groups)
+        syscall(SYS_setfsgid, info.fsgid)
+        syscall(SYS_setfsuid, info.fsuid)
+    if c.caps_set and set_thread_caps(c.cred_caps, False) < 0:
+        leave_creds(c)
+        return -EPERM
     return 1
 
 
-cdef void leave_creds() noexcept nogil:
+cdef uint64_t _sentry_caps = 0
+# The capabilities a change of fsuid clears and restores - capabilities(7):
+# CHOWN, DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER, FSETID, LINUX_IMMUTABLE,
+# MKNOD, MAC_OVERRIDE.
+cdef uint64_t FS_CAPS = ((1 << 0) | (1 << 1) | (1 << 2) | (1 << 3) | (1 << 4)
+                         | (1 << 9) | (1 << 27) | (<uint64_t>1 << 32))
+
+
+cdef uint64_t sentry_caps() noexcept nogil:
+    """The sentry's own effective set, read once (every loop thread has
+    the same outside a served call)."""
+    global _sentry_caps
+    cdef cred_cap_header hdr
+    cdef cred_cap_data data[2]
+    if _sentry_caps == 0:
+        hdr.version = _LINUX_CAPABILITY_VERSION_3
+        hdr.pid = 0
+        if syscall(SYS_capget, &hdr, data) == 0:
+            _sentry_caps = (<uint64_t>data[1].effective << 32) | data[0].effective
+    return _sentry_caps
+
+
+cdef void leave_creds(Call *c) noexcept nogil:
+    if c.caps_set:
+        set_thread_caps(0, True)
+        c.caps_set = 0
     syscall(SYS_setfsuid, 0)
     syscall(SYS_setfsgid, 0)
     syscall(SYS_setgroups, 0, NULL)

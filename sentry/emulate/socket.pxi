@@ -100,11 +100,6 @@ cdef bint privileged_port(Call *c) noexcept nogil:
     (the sentry binds with its own capabilities: check the app's, from
     CapEff in /proc/<tid>/status - only for this rare case)."""
     cdef unsigned short fam, port
-    cdef char proc[64]
-    cdef char buf[4096]
-    cdef int fd
-    cdef ssize_t n
-    cdef char *p
     cdef uint64_t caps = 0
     memcpy(&fam, c.tmp, 2)
     if fam != 2 and fam != 10:          # AF_INET, AF_INET6
@@ -112,27 +107,8 @@ cdef bint privileged_port(Call *c) noexcept nogil:
     port = ((<unsigned char>c.tmp[2]) << 8) | (<unsigned char>c.tmp[3])
     if port == 0 or port >= 1024:
         return False
-    snprintf(proc, sizeof(proc), "/proc/%d/status", c.tid)
-    fd = openat(-1, proc, O_RDONLY | O_CLOEXEC)
-    if fd < 0:
+    if read_capeff(c.tid, &caps) < 0:
         return True
-    n = read(fd, buf, sizeof(buf) - 1)
-    close(fd)
-    if n <= 0:
-        return True
-    buf[n] = 0
-    p = strstr(buf, "CapEff:\t")
-    if p == NULL:
-        return True
-    p += 8
-    while True:
-        if 48 <= p[0] <= 57:
-            caps = caps * 16 + (p[0] - 48)
-        elif 97 <= p[0] <= 102:
-            caps = caps * 16 + (p[0] - 87)
-        else:
-            break
-        p += 1
     return not (caps & (1 << 10))       # CAP_NET_BIND_SERVICE
 
 

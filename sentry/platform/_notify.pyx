@@ -319,7 +319,7 @@ def blocking_open(int root_fd, bytes rel, int flags, int mode, int tid):
             if fd < 0:
                 fd = -errno
             if sw:
-                leave_creds()
+                leave_creds(c)
         call_release(c)
     free(c)
     return fd

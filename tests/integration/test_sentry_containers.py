@@ -105,3 +105,37 @@ def test_strace_shows_the_apps_openat(pyrunsc, hostroot_bundle, test_dir,
              if "openat(" in ln]
     assert any('openat(AT_FDCWD, "/etc/os-release", O_RDONLY' in ln
                for ln in lines), text[-3000:]
+
+
+@pytest.mark.parametrize("rootfs_kind", ["busybox"], indirect=True)
+def test_dropped_capabilities_bind_the_sentry(pyrunsc, bundle_factory,
+                                              test_dir):
+    """A root app without CAP_DAC_OVERRIDE or CAP_CHOWN is served without
+    them: the same answers as when the kernel alone serves it."""
+    data = os.path.join(test_dir, "data")
+    os.makedirs(data)
+    for name in ("secret", "mine"):
+        path = os.path.join(data, name)
+        with open(path, "w") as f:
+            f.write("top secret\n")
+        os.chown(path, 1000, 1000)
+        os.chmod(path, 0o600)
+    script = ('cat /data/secret; echo "cat=$?"; chown 0 /data/mine; '
+              'echo "chown=$?"; ls -n /data/mine | cut -c1-25')
+
+    def edit(spec):
+        spec["process"]["capabilities"] = {k: [] for k in (
+            "bounding", "effective", "permitted", "inheritable", "ambient")}
+        spec["process"]["args"] = ["/bin/sh", "-c", script]
+        spec["mounts"].append({"destination": "/data", "type": "bind",
+                               "source": data, "options": ["rbind", "rw"]})
+
+    out = {}
+    for platform in ("none", "seccomp", "ptrace"):
+        b = bundle_factory(["true"], edit=edit)
+        cid = pyrunsc.new_id(f"caps-{platform}")
+        res = pyrunsc.ok("--platform", platform, "run", "--bundle", b, cid)
+        out[platform] = res.stdout
+    assert "cat=1" in out["none"] and "chown=1" in out["none"], out
+    assert out["seccomp"] == out["none"], out
+    assert out["ptrace"] == out["none"], out
