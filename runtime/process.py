@@ -134,6 +134,9 @@ def reset_signals():
                 signal.signal(sig, signal.SIG_DFL)
         except (OSError, ValueError):
             pass
+    # Python cannot see or set the two signals glibc keeps for itself.
+    for sig in (32, 33):
+        _sys.signal_default(sig)
 
 
 def sync_pair(floor=3):

@@ -305,6 +305,19 @@ def mount_setattr(int dirfd, path, unsigned int flags,
         raise _err(path)
 
 
+def signal_default(int sig):
+    """Set ``sig`` to SIG_DFL with a raw rt_sigaction(2).
+
+    glibc refuses signals 32 and 33 (its own, for thread cancellation and
+    setxid), but an ignored disposition of them survives execve: GNU make,
+    for one, leaves both ignored for its children.
+    """
+    cdef L.pyrunsc_ksigaction sa
+    memset(&sa, 0, sizeof(sa))
+    if L.syscall(L.PYRUNSC_SYS_rt_sigaction, sig, &sa, NULL, 8) < 0:
+        raise _err()
+
+
 def personality(unsigned long persona):
     """personality(2); returns the previous persona."""
     cdef int r = L.personality(persona)

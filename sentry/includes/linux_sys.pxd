@@ -76,6 +76,10 @@ cdef extern from *:
         uint64_t attr_set, attr_clr, propagation, userns_fd;
     };
     #define PYRUNSC_SYS_mount_setattr 442
+    #define PYRUNSC_SYS_rt_sigaction 13
+    struct pyrunsc_ksigaction {
+        unsigned long handler, flags, restorer, mask;
+    };
     """
     struct pyrunsc_mount_attr:
         unsigned long long attr_set
@@ -83,6 +87,12 @@ cdef extern from *:
         unsigned long long propagation
         unsigned long long userns_fd
     long PYRUNSC_SYS_mount_setattr
+    long PYRUNSC_SYS_rt_sigaction
+    struct pyrunsc_ksigaction:
+        unsigned long handler
+        unsigned long flags
+        unsigned long restorer
+        unsigned long mask
 
 
 cdef extern from "<linux/openat2.h>" nogil:
