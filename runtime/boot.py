@@ -19,6 +19,7 @@ import threading
 from runtime import control, errors, netutil, procs, status as st
 from runtime import spec as specmod
 from runtime.reaper import Reaper, exit_code
+from sentry.fs import devfs
 
 log = logging.getLogger(__name__)
 
@@ -465,25 +466,6 @@ class Boot:
                          daemon=True).start()
 
 
-# What every container may use whatever its spec's device rules say, as runc
-# allows them: mknod of any char/block device (creating is not using), the
-# default devices and the pty devices.
-_DEFAULT_DEVICE_RULES = [
-    {"allow": True, "type": "c", "access": "m"},
-    {"allow": True, "type": "b", "access": "m"},
-    {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwm"},
-    {"allow": True, "type": "c", "major": 1, "minor": 5, "access": "rwm"},
-    {"allow": True, "type": "c", "major": 1, "minor": 7, "access": "rwm"},
-    {"allow": True, "type": "c", "major": 1, "minor": 8, "access": "rwm"},
-    {"allow": True, "type": "c", "major": 1, "minor": 9, "access": "rwm"},
-    {"allow": True, "type": "c", "major": 5, "minor": 0, "access": "rwm"},
-    {"allow": True, "type": "c", "major": 5, "minor": 1, "access": "rwm"},
-    {"allow": True, "type": "c", "major": 5, "minor": 2, "access": "rwm"},
-    {"allow": True, "type": "c", "major": 136, "access": "rwm"},
-    {"allow": True, "type": "c", "major": 10, "minor": 200, "access": "rwm"},
-]
-
-
 def _resources_with_default_devices(spec):
     """linux.resources with the default devices and linux.devices allowed."""
     linux = spec.get("linux") or {}
@@ -491,7 +473,9 @@ def _resources_with_default_devices(spec):
     rules = list(res.get("devices") or [])
     if not rules:
         return res or None
-    rules += _DEFAULT_DEVICE_RULES
+    # runc's defaults: what every container may use whatever its spec's
+    # rules say (mknod of anything, the default devices, the ptys).
+    rules += [dict(r) for r in devfs.DEFAULT_RULES]
     for d in linux.get("devices") or []:
         if d.get("type") in ("c", "b"):
             rules.append({"allow": True, "type": d["type"],

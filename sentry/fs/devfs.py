@@ -21,8 +21,8 @@ import os
 import stat
 
 # runc's default device rules, appended to the spec's own rules whenever the
-# spec has any (the same list as runtime/boot.py's _DEFAULT_DEVICE_RULES;
-# sentry cannot import runtime): mknod of anything, and read/write of
+# spec has any (boot applies the same list to the device cgroup): mknod of
+# anything, and read/write of
 # null, zero, full, tty, urandom, random, /dev/console, /dev/ptmx, the ptys
 # and /dev/net/tun.
 DEFAULT_RULES = (
