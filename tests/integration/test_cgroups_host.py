@@ -142,9 +142,11 @@ def test_processes_freeze_thaw_stats(parent, tmp_path):
     p = _spawn_member(cg, (
         "buf = bytearray(8 << 20)\n"
         "for i in range(0, len(buf), 4096): buf[i] = 1\n"
-        "print('ready', flush=True)\n"
         "import os, time\n"
         f"fd = os.open({str(out)!r}, os.O_WRONLY | os.O_CREAT | os.O_APPEND)\n"
+        "os.write(fd, b'x')\n"
+        # Ready only once the file exists: the test may freeze at once.
+        "print('ready', flush=True)\n"
         "while True:\n"
         "    os.write(fd, b'x'); time.sleep(0.005)\n"))
     try:
