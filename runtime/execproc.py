@@ -113,14 +113,7 @@ def namespaces_to_join(init_pid, proc_dir="/proc"):
 
 def _intermediate(init_pid, prep, process, sock, stdio, console_fd,
                   cgroup_procs, child_hook, extra_fds):
-    proc.Stage.name = "namespaces"
-    keep = {sock.fileno()}
-    if console_fd is not None:
-        keep.add(console_fd)
-    proc.setup_fds(stdio, extra_fds, keep)
-    # Needs the host's capabilities: done before the user namespace.
-    proc.apply_oom_score_adj(prep.oom_score_adj)
-    proc.raise_hard_rlimits(prep.rlimits)
+    proc.enter_intermediate(prep, sock, stdio, console_fd, extra_fds)
     fds = []
     for name, path in namespaces_to_join(init_pid):
         try:

@@ -313,16 +313,7 @@ def _open_ns(plan):
 
 def _intermediate(spec, bundle, rootfs, plan, sock, stdio, console_fd,
                   child_hook, prep, extra_fds):
-    proc.Stage.name = "namespaces"
-    keep = {sock.fileno()}
-    if console_fd is not None:
-        keep.add(console_fd)
-    proc.setup_fds(stdio, extra_fds, keep)
-    # What a user namespace would forbid later is done with the host's
-    # capabilities: the oom score (lowering it needs CAP_SYS_RESOURCE in
-    # the initial namespace) and the rlimits' hard limits.
-    proc.apply_oom_score_adj(prep.oom_score_adj)
-    proc.raise_hard_rlimits(prep.rlimits)
+    proc.enter_intermediate(prep, sock, stdio, console_fd, extra_fds)
     # Join the given namespaces (mount last: it changes what paths mean;
     # the user one after the others, while we still may), then the user
     # namespace, then create the new ones; the cgroup one waits until init

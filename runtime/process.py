@@ -107,6 +107,20 @@ def fork_and_report(sock):
     os._exit(0)
 
 
+def enter_intermediate(prep, sock, stdio, console_fd, extra_fds):
+    """The first steps of the intermediate child of init and of exec: the
+    app's fds in place, then what a user namespace would forbid later, done
+    with the host's capabilities (the oom score: lowering it needs
+    CAP_SYS_RESOURCE in the initial namespace; the rlimits' hard limits)."""
+    Stage.name = "namespaces"
+    keep = {sock.fileno()}
+    if console_fd is not None:
+        keep.add(console_fd)
+    setup_fds(stdio, extra_fds, keep)
+    apply_oom_score_adj(prep.oom_score_adj)
+    raise_hard_rlimits(prep.rlimits)
+
+
 def close_other_fds(keep):
     """Mark every fd that is not in ``keep`` close-on-exec."""
     for name in os.listdir("/proc/self/fd"):
