@@ -40,7 +40,7 @@ _state = {"debug": False}
 # Global flags that take a value (for the argv normalisation below).
 _VALUE_FLAGS = {"--root", "--debug-log", "--log", "--log-format",
                 "--platform", "--network", "--strace-syscalls", "--criu",
-                "--log-level", "--rootless"}
+                "--log-level", "--rootless", "--dcache"}
 _BOOL_FLAGS = {"--debug", "--systemd-cgroup", "--strace", "--directfs",
                "--overlay", "--alsologtostderr"}
 _TRUE = {"true", "1", "yes", "t"}
@@ -168,6 +168,10 @@ def _version(ctx, _param, value):
                    "donates.")
 @click.option("--overlay", is_flag=True,
               help="Writable overlay over the rootfs in memory.")
+@click.option("--dcache", type=click.IntRange(min=0), default=None,
+              metavar="N",
+              help="Slots of the sentry's cache of gofer directories "
+                   "(default 512; 0: none).")
 @click.option("--criu", metavar="PATH", hidden=True,
               help="Accepted for runc compatibility; unused.")
 @click.option("--alsologtostderr", is_flag=True, hidden=True,
@@ -179,7 +183,7 @@ def _version(ctx, _param, value):
 @click.pass_context
 def cli(ctx, root, debug, debug_log, log, log_format, log_level, platform,
         network, systemd_cgroup, rootless, strace, strace_syscalls,
-        directfs, overlay, criu, alsologtostderr):
+        directfs, overlay, dcache, criu, alsologtostderr):
     """pyrunsc: a sandboxing OCI runtime in the spirit of gVisor's runsc."""
     r = rootless.lower()
     if r not in _TRUE | _FALSE | {"auto"}:
@@ -191,7 +195,8 @@ def cli(ctx, root, debug, debug_log, log, log_format, log_level, platform,
         root=root, debug=debug, debug_log=debug_log, log=log,
         log_format=log_format, platform=platform, network=network,
         systemd_cgroup=systemd_cgroup, rootless=False, strace=strace,
-        strace_syscalls=strace_syscalls, directfs=directfs, overlay=overlay)
+        strace_syscalls=strace_syscalls, directfs=directfs, overlay=overlay,
+        dcache=dcache)
     ctx.obj = config
     _state["debug"] = debug
     ctx.meta["pyrunsc.config"] = config

@@ -10,6 +10,7 @@ child; the reaper (or the ptrace platform's loop) is its only waitpid
 caller.
 """
 import ctypes
+import json
 import logging
 import os
 import signal
@@ -233,7 +234,8 @@ class Boot:
                       for _, m in gofer_mod.bind_mounts(c.spec)]
             c.view = fsmounts.new_view(
                 c.pid, c.gofer.socks if c.gofer else None, ctx_args=ctx,
-                log=logging.getLogger("sentry"), gofer_points=points)
+                log=logging.getLogger("sentry"), gofer_points=points,
+                dcache=self.config.dcache)
         return c.view
 
     def _gofer_exited(self, c, status):
@@ -262,6 +264,8 @@ class Boot:
         if g is not None:
             g.stopping = True
             if c.view is not None:
+                log.info("cid=%s dentry cache: %s", c.id,
+                         json.dumps(c.view.dcache_stats()))
                 c.view.close()
             for sock in g.socks:
                 sock.close()

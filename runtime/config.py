@@ -25,6 +25,7 @@ FIELDS = {
     "strace_syscalls": None,
     "directfs": False,
     "overlay": False,
+    "dcache": None,          # gofer directory cache slots (None: default)
 }
 
 

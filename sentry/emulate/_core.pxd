@@ -67,6 +67,8 @@ ctypedef struct Fs:
     void *gofer
     void *view
     bint special
+    # the view's dentry cache of gofer directories (dcache.pxi), or NULL
+    void *dcache
 
 ctypedef struct Call:
     int nr

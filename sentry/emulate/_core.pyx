@@ -17,7 +17,7 @@ are ``-errno``; nothing here allocates Python objects or takes the GIL.
 
 from libc.errno cimport (errno, EIO, EROFS, EXDEV, EFAULT, ENAMETOOLONG, ENOENT, EBADF, ENOTDIR,
                          EACCES, EINVAL, ENOSYS, ENXIO, EPERM, ERANGE, E2BIG,
-                         EISDIR, EEXIST, ELOOP, ENOMEM, ESRCH)
+                         EISDIR, EEXIST, ELOOP, ENOMEM, ESRCH, EBUSY)
 from libc.string cimport (memchr, memcpy, memmove, strlen, memcmp, strrchr,
                           memset, strstr, strcmp)
 from libc.stdio cimport snprintf
@@ -29,7 +29,10 @@ from sentry.gofer._fast cimport (GoferConn, GoferAttr, FastConn,
 
 from sentry.includes.notify cimport *
 
+import os
+
 include "paths.pxi"
+include "dcache.pxi"
 include "creds.pxi"
 include "open.pxi"
 include "stat.pxi"
@@ -93,6 +96,7 @@ cdef int fs_init(Fs *fs, int root_fd, int mode) noexcept nogil:
     fs.gofer = NULL
     fs.view = NULL
     fs.special = False
+    fs.dcache = NULL
     snprintf(link, sizeof(link), "/proc/self/fd/%d", root_fd)
     n = readlink(link, fs.prefix, PATH_BUF - 1)
     if n < 0:
@@ -157,6 +161,7 @@ cdef class View:
     (``fs_set_view``) and keeps it alive while it does."""
     cdef MountC *mounts
     cdef int nmounts
+    cdef void *dc
     cdef public object table
     cdef public object resolver
     cdef public object fast
@@ -167,11 +172,16 @@ cdef class View:
     def __cinit__(self):
         self.mounts = NULL
         self.nmounts = 0
+        self.dc = NULL
 
     def __dealloc__(self):
         free(self.mounts)
+        dc_free(<DCache *>self.dc)
 
-    def __init__(self, table, fast=None, gofs=None, ctx_args=None, log=None):
+    def __init__(self, table, fast=None, gofs=None, ctx_args=None, log=None,
+                 int dcache=DCACHE_DEFAULT):
+        """``dcache``: slots of the dentry cache of gofer directories
+        (dcache.pxi), 0 for none."""
         from sentry.fs.mounts import Resolver, KINDS
         cdef int i
         cdef bytes b
@@ -199,9 +209,28 @@ cdef class View:
             self.mounts[i].kind = KINDS[m.kind]
             self.mounts[i].ro = m.readonly
         self.nmounts = n
+        if fast is not None and dcache > 0:
+            root = fast.open("/", O_PATH | O_DIRECTORY)
+            try:
+                self.dc = dc_new(root, dcache)
+            finally:
+                os.close(root)
+
+    def dcache_stats(self):
+        """The dentry cache's counters (tests, benchmarks), or None."""
+        cdef DCache *d = <DCache *>self.dc
+        cdef int i, used = 0
+        if d == NULL:
+            return None
+        for i in range(d.mask + 1):
+            used += d.e[i].fd >= 0
+        return {"hits": d.hits, "misses": d.misses, "stale": d.stale,
+                "entries": used, "slots": d.mask + 1}
 
     def close(self):
         """Close the gofer connections (after the platform stopped)."""
+        dc_free(<DCache *>self.dc)
+        self.dc = NULL
         if self.fast is not None:
             self.fast.close()
         gofs = self.resolver.gofs
@@ -245,6 +274,7 @@ cdef int fs_set_view(Fs *fs, object view) except -1:
         fs.gofer = NULL
         fs.view = NULL
         fs.special = False
+        fs.dcache = NULL
         return 0
     v = <View?>view
     fs.mounts = v.mounts
@@ -252,6 +282,7 @@ cdef int fs_set_view(Fs *fs, object view) except -1:
     fs.view = <void *>v
     fs.special = v.special_serve is not None
     fs.nmounts = v.nmounts
+    fs.dcache = v.dc
     return 0
 
 

@@ -369,10 +369,12 @@ cdef int reopen_fd(int fd, uint64_t flags, uint64_t mode) noexcept nogil:
 
 cdef int app_may_search(void *ctx, const GoferAttr *a) noexcept nogil:
     """Search (x) permission of directory ``a`` for the caller's fsuid,
-    fsgid and groups - path_resolution(7) "Permissions"."""
+    fsgid, groups and capabilities - path_resolution(7) "Permissions"."""
     cdef Call *c = <Call *>ctx
     cdef uint32_t bits
     cdef int i
+    if c.cred_caps & ((1 << 1) | (1 << 2)):
+        return 0                # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
     if c.cred_uid == a.uid:
         bits = a.mode >> 6
     else:
@@ -404,7 +406,7 @@ cdef int gofer_backend(Call *c, MountC *m, char *p, uint64_t flags,
         g.perm_ctx = <void *>c
     else:
         g.may_search = NULL
-    fd = gofer_open(g, p, <int>look, 0, 0xFFFFFFFF, 0xFFFFFFFF)
+    fd = walk_opath(c, p, look)
     if fd == GOFER_SLOW:
         return fd
     if fd == -EACCES or fd == -ENXIO:
@@ -420,7 +422,7 @@ cdef int gofer_backend(Call *c, MountC *m, char *p, uint64_t flags,
         r = ro_open(c, fd, flags)
         if r <= 0:
             return r
-        fd = gofer_open(g, p, <int>look, 0, 0xFFFFFFFF, 0xFFFFFFFF)
+        fd = walk_opath(c, p, look)
         if fd < 0:
             return fd
     if fd >= 0:
@@ -444,12 +446,10 @@ cdef int gofer_backend(Call *c, MountC *m, char *p, uint64_t flags,
     if p[n - 1] == b'/':
         return -EISDIR
     if k <= 1:
-        pfd = gofer_open(g, "/", O_PATH | O_DIRECTORY, 0, 0xFFFFFFFF,
-                         0xFFFFFFFF)
+        pfd = walk_opath(c, "/", O_PATH | O_DIRECTORY)
     else:
         p[k - 1] = 0
-        pfd = gofer_open(g, p, O_PATH | O_DIRECTORY, 0, 0xFFFFFFFF,
-                         0xFFFFFFFF)
+        pfd = walk_opath(c, p, O_PATH | O_DIRECTORY)
         p[k - 1] = b'/'
     if pfd < 0:
         return pfd
@@ -645,9 +645,15 @@ cdef int parent_fd(Call *c, int dirfd, uint64_t addr, char *buf, char *rel,
     if n < 0:
         return n
     k = split_last(rel, n)
-    if k == 0:                      # "/" itself (or only slashes)
-        last[0] = "."
-        return root_open(c, "/", O_PATH | O_DIRECTORY, 0, 0)
+    if rel[k] == 0:
+        # "/" itself (or only slashes): the kernel refuses before looking
+        # at anything else - mkdir(2) EEXIST, rmdir(2) EBUSY, unlink(2)
+        # EISDIR, rename(2) EBUSY
+        if c.want_write == 2:
+            return -EEXIST
+        if c.nr == 87 or (c.nr == 263 and not (c.args[2] & AT_REMOVEDIR)):
+            return -EISDIR
+        return -EBUSY
     last[0] = rel + k
     if k == 1:
         fd = root_open(c, "/", O_PATH | O_DIRECTORY, 0, 0)

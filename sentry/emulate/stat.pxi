@@ -46,6 +46,10 @@ cdef int gofer_stat_rel(Call *c, int atflags, stat *st) noexcept nogil:
         g.perm_ctx = <void *>c
     else:
         g.may_search = NULL
+    if dc_usable(c, c.rel):
+        r = dc_stat(c, c.rel, not (atflags & AT_SYMLINK_NOFOLLOW), st)
+        if r != DC_SKIP:
+            return r
     r = gofer_stat(g, c.rel, not (atflags & AT_SYMLINK_NOFOLLOW), &a)
     if r == 0:
         pyrunsc_attr_stat(&a, st)

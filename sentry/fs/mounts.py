@@ -287,7 +287,7 @@ def read_table(pid, gofer_points=None):
 
 
 def new_view(init_pid, gofer_socks=None, *, table=None, ctx_args=None,
-             log=None, gofer_points=None):
+             log=None, gofer_points=None, dcache=None):
     """The emulation layer's view of a container (``_core.View``).
 
     ``gofer_points``: the spec's bind mount destinations (see
@@ -295,8 +295,10 @@ def new_view(init_pid, gofer_socks=None, *, table=None, ctx_args=None,
     ``gofer_socks``: ``(fast, slow)`` connected SOCK_SEQPACKET sockets to
     the container's gofer (the nogil fast path's and the Python client's),
     or None for directfs.  ``table`` defaults to ``read_table(init_pid)``.
+    ``dcache``: slots of the gofer directory cache (None: the default, 0:
+    none; sentry/emulate/dcache.pxi).
     """
-    from sentry.emulate._core import View
+    from sentry.emulate._core import View, DCACHE_DEFAULT
     if table is None:
         table = read_table(init_pid, gofer_points)
     fast = gofs = None
@@ -306,4 +308,5 @@ def new_view(init_pid, gofer_socks=None, *, table=None, ctx_args=None,
         fast = FastConn(gofer_socks[0])
         gofs = GoferFs(Client(gofer_socks[1]))
     args = {"init_pid": init_pid, **(ctx_args or {})}
-    return View(table, fast, gofs, ctx_args=args, log=log)
+    return View(table, fast, gofs, ctx_args=args, log=log,
+                dcache=DCACHE_DEFAULT if dcache is None else dcache)

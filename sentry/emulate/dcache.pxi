@@ -1,0 +1,326 @@
+# The dentry cache of gofer mounts: directory fds the gofer walked to.
+#
+# What it holds: for a directory path of the container (a gofer mount,
+# symlink-free, no "." or ".."), the O_PATH fd the gofer donated for it.
+# Never attributes and never non-directories: a stat is an fstatat(2) in
+# the cached parent, an open an openat(2) of the last name there, so what
+# the sentry answers about a file is what the kernel says about it now.
+#
+# The coherence rule: an entry is used only after checking that the
+# kernel's current name for its directory - the path /proc/self/fd/N
+# prints, which rename(2) and rmdir(2) update at once, whoever makes them,
+# the sandbox or the host - is still the path it was cached under (plus
+# the gofer root's own name, "/" when the gofer pivot_root'ed).  A stale
+# entry is closed and the gofer walks again.  So the cache needs no
+# invalidation and is coherent with changes from outside the sandbox, on
+# the rootfs and on bind mounts alike (what runsc calls
+# --file-access=shared, without its revalidation round trips).  What it
+# cannot see is what Linux's own path walk cannot see either: a rename
+# between the check and the use.
+#
+# Permissions: lookups run with the caller's filesystem credentials
+# (creds.pxi), so the kernel checks search permission on the directory the
+# last name is looked up in.  A caller without CAP_DAC_OVERRIDE or
+# CAP_DAC_READ_SEARCH also needs it on every directory above; the cache
+# asks the kernel for each of them (faccessat(2) X_OK with the caller's
+# ids, ACLs included) before it answers - path_resolution(7).
+#
+# One cache per container view (all its processes), used from the
+# platform's single loop thread without locks.
+
+cdef extern from "<fcntl.h>" nogil:
+    int AT_SYMLINK_NOFOLLOW_ "AT_SYMLINK_NOFOLLOW"
+    int F_DUPFD_CLOEXEC
+
+cdef extern from "<unistd.h>" nogil:
+    ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t n)
+
+DCACHE_DEFAULT = 512       # slots (runsc's --dcache)
+
+cdef enum:
+    DC_KEY = 256            # longer directory paths are not cached
+    DC_MAX = 1 << 16
+    DC_SKIP = -100001       # the cache cannot answer: ask the gofer
+
+ctypedef struct DEntry:
+    uint64_t hash
+    int fd                  # O_PATH|O_DIRECTORY, -1: empty
+    int len
+    char key[DC_KEY]
+
+ctypedef struct DCache:
+    int procfd              # our /proc/self/fd
+    int rlen                # the gofer root's name: "" when it is "/"
+    char root[DC_KEY]
+    uint64_t hits, misses, stale
+    int mask                # direct-mapped: slots - 1, a power of two
+    DEntry *e
+
+
+cdef inline uint64_t dc_hash(const char *p, int n) noexcept nogil:
+    """FNV-1a."""
+    cdef uint64_t h = 14695981039346656037ULL
+    cdef int i
+    for i in range(n):
+        h = (h ^ <unsigned char>p[i]) * 1099511628211ULL
+    return h
+
+
+cdef DCache *dc_new(int root_fd, int size) noexcept nogil:
+    """A cache of at least ``size`` directories (rounded up to a power of
+    two, at most DC_MAX) for a gofer whose root is ``root_fd`` (ours,
+    O_PATH); NULL when the kernel's names for its files cannot be read."""
+    cdef DCache *d
+    cdef char num[24]
+    cdef ssize_t n
+    cdef int i, slots = 1
+    if size <= 0:
+        return NULL
+    while slots < size and slots < DC_MAX:
+        slots <<= 1
+    d = <DCache *>calloc(1, sizeof(DCache))
+    if d == NULL:
+        return NULL
+    d.e = <DEntry *>calloc(slots, sizeof(DEntry))
+    if d.e == NULL:
+        free(d)
+        return NULL
+    d.mask = slots - 1
+    d.procfd = openat(-1, "/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC)
+    if d.procfd < 0:
+        free(d)
+        return NULL
+    snprintf(num, sizeof(num), "%d", root_fd)
+    n = readlinkat(d.procfd, num, d.root, DC_KEY)
+    if n <= 0 or n >= DC_KEY or d.root[0] != b'/':
+        close(d.procfd)
+        free(d.e)
+        free(d)
+        return NULL
+    d.rlen = 0 if n == 1 else <int>n
+    for i in range(slots):
+        d.e[i].fd = -1
+    return d
+
+
+cdef void dc_free(DCache *d) noexcept nogil:
+    cdef int i
+    if d == NULL:
+        return
+    for i in range(d.mask + 1):
+        if d.e[i].fd >= 0:
+            close(d.e[i].fd)
+    close(d.procfd)
+    free(d.e)
+    free(d)
+
+
+cdef bint dc_current(DCache *d, DEntry *e) noexcept nogil:
+    """The rule: ``e``'s directory is still named ``e.key``."""
+    cdef char num[24]
+    cdef char buf[2 * DC_KEY + 16]
+    cdef ssize_t n
+    snprintf(num, sizeof(num), "%d", e.fd)
+    n = readlinkat(d.procfd, num, buf, sizeof(buf))
+    if n != d.rlen + e.len:
+        return False
+    if d.rlen and memcmp(buf, d.root, d.rlen) != 0:
+        return False
+    return memcmp(buf + d.rlen, e.key, e.len) == 0
+
+
+cdef int dc_get(DCache *d, const char *p, int n) noexcept nogil:
+    """The cached fd (borrowed) of directory ``p`` (``n`` bytes), or -1."""
+    cdef uint64_t h
+    cdef DEntry *e
+    if n >= DC_KEY:
+        return -1
+    h = dc_hash(p, n)
+    e = &d.e[h & d.mask]
+    if e.fd < 0 or e.hash != h or e.len != n or memcmp(e.key, p, n) != 0:
+        d.misses += 1
+        return -1
+    if not dc_current(d, e):
+        d.stale += 1
+        close(e.fd)
+        e.fd = -1
+        return -1
+    d.hits += 1
+    return e.fd
+
+
+cdef int dc_put(DCache *d, const char *p, int n, int fd) noexcept nogil:
+    """Cache a duplicate of ``fd`` (an O_PATH directory fd of ``p``);
+    returns the cached fd (borrowed), or -1 when it was not cached."""
+    cdef uint64_t h
+    cdef DEntry *e
+    cdef int dup
+    if n >= DC_KEY:
+        return -1
+    dup = fcntl(fd, F_DUPFD_CLOEXEC, 3)
+    if dup < 0:
+        return -1
+    h = dc_hash(p, n)
+    e = &d.e[h & d.mask]
+    if e.fd >= 0:
+        close(e.fd)
+    e.fd = dup
+    e.hash = h
+    e.len = n
+    memcpy(e.key, p, n)
+    return dup
+
+
+cdef bint dc_usable(Call *c, const char *p) noexcept nogil:
+    """The cache may serve ``p``: a clean absolute path (no "//", no
+    trailing "/": canonical paths are clean)."""
+    cdef int i = 1
+    if c.fs.dcache == NULL or p[0] != b'/':
+        return False
+    while p[i] != 0:
+        if p[i] == b'/' and (p[i - 1] == b'/' or p[i + 1] == 0):
+            return False
+        i += 1
+    return True
+
+
+cdef int dc_dir(Call *c, const char *p, int n) noexcept nogil:
+    """The O_PATH fd (borrowed) of directory ``p[:n]`` in a gofer mount:
+    from the cache, else walked by the gofer and cached; -errno or
+    GOFER_SLOW (a symlink on the way) when the gofer could not."""
+    cdef DCache *d = <DCache *>c.fs.dcache
+    cdef char dir[DC_KEY]
+    cdef int fd, r
+    if n == 0:
+        dir[0] = b'/'
+        n = 1
+    elif n >= DC_KEY:
+        return DC_SKIP
+    else:
+        memcpy(dir, p, n)
+    dir[n] = 0
+    fd = dc_get(d, dir, n)
+    if fd >= 0:
+        return fd
+    fd = gofer_open(<GoferConn *>c.fs.gofer, dir, O_PATH | O_DIRECTORY, 0,
+                    0xFFFFFFFF, 0xFFFFFFFF)
+    if fd < 0:
+        return fd
+    r = dc_put(d, dir, n, fd)
+    close(fd)
+    return r if r >= 0 else DC_SKIP
+
+
+cdef inline int dc_dir_error(int r) noexcept nogil:
+    """What a path below a directory that dc_dir() could not give answers:
+    the same as the directory's walk (a symlink on the way: the gofer's
+    slow way; missing, or not a directory) or DC_SKIP (ask the gofer)."""
+    if r == GOFER_SLOW or r == -ENOENT or r == -ENOTDIR or r == -EIO:
+        return r
+    return DC_SKIP
+
+
+cdef int dc_may_search(Call *c, const char *p, int k) noexcept nogil:
+    """Search permission of the caller on every directory above the
+    parent of the name at ``p + k``: 0, -errno (EACCES at the first
+    refusal, or the walk's own error), or DC_SKIP."""
+    cdef int i, fd
+    if not c.as_app or c.cred_caps & ((1 << 1) | (1 << 2)):
+        return 0                # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+    i = 0
+    while i < k - 1:
+        fd = dc_dir(c, p, i)
+        if fd < 0:
+            return dc_dir_error(fd)
+        if syscall(SYS_faccessat2, fd, b"", 1, AT_EMPTY_PATH | AT_EACCESS) < 0:
+            return -errno       # X_OK
+        i += 1
+        while p[i] != b'/':
+            i += 1
+    return 0
+
+
+cdef inline int dc_split(const char *p, int n) noexcept nogil:
+    """Offset of the last name of clean absolute path ``p`` (1 for "/x")."""
+    cdef int i = n - 1
+    while i > 0 and p[i] != b'/':
+        i -= 1
+    return i + 1
+
+
+cdef int dc_lookup(Call *c, const char *p, uint64_t look) noexcept nogil:
+    """gofer_open(p, look) for an O_PATH ``look`` (with O_NOFOLLOW and
+    O_DIRECTORY as asked) through the cache: the last name is looked up
+    in its cached parent.  The fd is the caller's; -errno; GOFER_SLOW when
+    the gofer would say so too (a symlink to follow on the way), DC_SKIP
+    when the cache cannot answer (the caller asks the gofer)."""
+    cdef int n = <int>strlen(p), k, pfd, fd
+    cdef stat st
+    if n == 1:
+        pfd = dc_dir(c, p, 0)
+        if pfd < 0:
+            return dc_dir_error(pfd)
+        fd = fcntl(pfd, F_DUPFD_CLOEXEC, 3)
+        return fd if fd >= 0 else DC_SKIP
+    k = dc_split(p, n)
+    fd = dc_may_search(c, p, k)
+    if fd < 0:
+        return fd
+    pfd = dc_dir(c, p, k - 1)
+    if pfd < 0:
+        return dc_dir_error(pfd)
+    fd = openat(pfd, p + k, O_PATH | O_NOFOLLOW | O_CLOEXEC)
+    if fd < 0:
+        return -errno
+    if fstat(fd, &st) < 0:
+        close(fd)
+        return DC_SKIP
+    if S_ISLNK(st.st_mode) and not (look & O_NOFOLLOW):
+        close(fd)
+        return GOFER_SLOW           # the gofer's way resolves it
+    if S_ISCHR(st.st_mode) or S_ISBLK(st.st_mode):
+        close(fd)
+        return -EACCES              # as the gofer answers for devices
+    if look & O_DIRECTORY and not S_ISDIR(st.st_mode):
+        close(fd)
+        return -ENOTDIR
+    if S_ISDIR(st.st_mode):
+        dc_put(<DCache *>c.fs.dcache, p, n, fd)
+    return fd
+
+
+cdef int dc_stat(Call *c, const char *p, bint follow, stat *st) noexcept nogil:
+    """stat/lstat of ``p`` through the cache: 0, -errno, GOFER_SLOW or
+    DC_SKIP as dc_lookup()."""
+    cdef int n = <int>strlen(p), k, pfd, r
+    if n == 1:
+        pfd = dc_dir(c, p, 0)
+        if pfd < 0:
+            return dc_dir_error(pfd)
+        r = fstat(pfd, st)
+        return 0 if r == 0 else -errno
+    k = dc_split(p, n)
+    r = dc_may_search(c, p, k)
+    if r < 0:
+        return r
+    pfd = dc_dir(c, p, k - 1)
+    if pfd < 0:
+        return dc_dir_error(pfd)
+    r = fstatat(pfd, p + k, st, AT_SYMLINK_NOFOLLOW_)
+    if r < 0:
+        return -errno
+    if follow and S_ISLNK(st.st_mode):
+        return GOFER_SLOW
+    return 0
+
+
+cdef int walk_opath(Call *c, const char *p, uint64_t look) noexcept nogil:
+    """The O_PATH fd of ``p`` in a gofer mount, as gofer_open(p, look)
+    answers (fd, -errno, GOFER_SLOW), through the cache when it may."""
+    cdef int fd = DC_SKIP
+    if dc_usable(c, p):
+        fd = dc_lookup(c, p, look)
+    if fd == DC_SKIP:
+        fd = gofer_open(<GoferConn *>c.fs.gofer, p, <int>look, 0,
+                        0xFFFFFFFF, 0xFFFFFFFF)
+    return fd
