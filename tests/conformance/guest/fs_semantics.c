@@ -138,6 +138,13 @@ static void errnos(void) {
     O("eisdir", open(rw, O_RDWR));
     R("eisdir_unlink", unlink(P(rw, "..")) );
     R("rmdir_file", rmdir(P(rw, "f")));
+    /* the root itself as the name to create, remove or rename */
+    R("mkdir_root", mkdir("/", 0700));
+    R("mkdir_slashes", mkdir("//", 0700));
+    R("rmdir_root", rmdir("/"));
+    R("unlink_root", unlink("/"));
+    R("rename_root", rename("/", P(rw, "rootmoved")));
+    R("symlink_root", symlink("x", "/"));
     char big[5000];
     memset(big, 'a', sizeof big - 1);
     big[sizeof big - 1] = 0;
