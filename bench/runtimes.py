@@ -243,7 +243,15 @@ class OciRuntime(Runtime):
                 pass
 
 
+# `make install` puts a launcher here that skips site processing; a
+# console script found on PATH first (e.g. a pyenv shim, a bash script that
+# execs another one) would add its own start-up to every CLI call.
+FAST_LAUNCHER = "/usr/local/bin/pyrunsc"
+
+
 def _pyrunsc_command():
+    if os.access(FAST_LAUNCHER, os.X_OK):
+        return [FAST_LAUNCHER]
     exe = shutil.which("pyrunsc")
     if exe:
         return [exe]
