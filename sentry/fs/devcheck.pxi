@@ -67,6 +67,9 @@ cdef int checked_reopen(Call *c, int pfd, uint64_t flags,
     if S_ISLNK(st.st_mode):
         close(pfd)
         return -ELOOP               # O_NOFOLLOW on a symlink - open(2)
+    if flags & O_CREAT and S_ISDIR(st.st_mode):
+        close(pfd)
+        return -EISDIR              # open(2): "O_CREAT ... a directory"
     if S_ISCHR(st.st_mode) or S_ISBLK(st.st_mode):
         r = device_verdict(c, pfd, flags)
         if r < 0:

@@ -174,6 +174,8 @@ def reopen_checked(devices, pfd, flags, init_pid=None):
     st = os.fstat(pfd)
     if stat.S_ISLNK(st.st_mode):
         return -errno.ELOOP
+    if flags & os.O_CREAT and stat.S_ISDIR(st.st_mode):
+        return -errno.EISDIR        # open(2): "O_CREAT ... a directory"
     r = check_mode(devices, st.st_mode, st.st_rdev, flags, init_pid)
     if r < 0:
         return r

@@ -171,5 +171,6 @@ def test_open_checked_judges_the_file_it_opens(tmp_path):
         assert (tmp_path / "new").exists()
         assert o("../x", os.O_RDONLY) == "EXDEV"        # RESOLVE_BENEATH
         assert o("nothing", os.O_RDONLY) == "ENOENT"
+        assert o(".", os.O_CREAT | os.O_RDONLY, 0o600) == "EISDIR"
     finally:
         os.close(d)
