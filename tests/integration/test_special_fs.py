@@ -217,8 +217,9 @@ def test_device_rules_apply_on_every_mount(pyrunsc, test_dir, platform,
 def test_reopened_device_fds_follow_the_rules(pyrunsc, test_dir):
     """The other ways the sentry opens a path: /proc/self/fd/N of an
     O_PATH fd (the kernel lets the app make one on any device), an
-    openat2(2) with RESOLVE_BENEATH, truncate(2).  Seccomp only: under ptrace these
-    opens are the app's own (rewritten) in its own device cgroup."""
+    openat2(2) with RESOLVE_BENEATH, truncate(2).  Seccomp only: under
+    ptrace these opens are the app's own (rewritten) in its own device
+    cgroup, and openat2 with RESOLVE_BENEATH is ENOSYS."""
     script = r"""
 import ctypes, errno, os, stat, struct
 libc = ctypes.CDLL(None, use_errno=True)
