@@ -510,8 +510,13 @@ def main(config, cid, bundle, sync_fd, console_fd=None):
     cli = socket.socket(fileno=sync_fd)
     cdir = os.path.join(config.root, cid)
     boot = Boot(config, cid)
-    boot.start_platform()
     try:
+        if config.overlay:
+            # before any thread: unshare(CLONE_NEWNS) needs a process
+            # that shares its fs_struct with no one
+            from runtime import gofer_proc
+            gofer_proc.private_mounts()
+        boot.start_platform()
         try:
             c = boot.create_container(cid, bundle, stdio=(0, 1, 2),
                                       console_fd=console_fd, cli=cli)

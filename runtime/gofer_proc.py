@@ -13,7 +13,12 @@ overlayfs at ``<state dir>/overlay/merged`` (lower = the bundle's rootfs),
 then points the spec's ``root.path`` at it, so the container's mount
 namespace and the gofer's see the same upper layer; the image is never
 written.  ``drop_overlay`` unmounts both (the upper layer is gone with the
-tmpfs) when the container is destroyed.
+tmpfs) when the container is destroyed.  These mounts live in a mount
+namespace of boot's own (``private_mounts``, made before boot starts any
+thread): the host never sees them, and they go with the sandbox however
+boot ends - a SIGKILLed boot leaves no mount behind, only the empty
+``overlay`` directory that ``delete`` removes with the state directory.
+The container and the gofer copy that namespace when they make theirs.
 """
 import logging
 import os
@@ -88,6 +93,20 @@ def start(config, bundle, spec, state_dir):
     for _, b in pairs:
         b.close()
     return Gofer(proc, (pairs[0][0], pairs[1][0]))
+
+
+def private_mounts():
+    """Move boot into a mount namespace of its own, a slave of the host's:
+    mounts the host makes later still appear in it (where the host's
+    mounts are shared), boot's own never leave it, and it dies with the
+    last process in it.  Must run before boot starts a thread (unshare(2):
+    EINVAL while the fs_struct is shared)."""
+    try:
+        _sys.unshare(_sys.CLONE_NEWNS)
+        _sys.mount(None, "/", None, _sys.MS_REC | _sys.MS_SLAVE)
+    except OSError as e:
+        raise errors.GoferError(
+            f"--overlay: a mount namespace for boot: {e.strerror}") from None
 
 
 def overlay_root(spec, bundle, state_dir):

@@ -188,6 +188,7 @@ cdef void h_truncate(Call *c) noexcept nogil:
     """truncate implements linux syscall truncate(2)."""
     c.want_write = 1
     cdef int n, fd, r
+    cdef stat st
     if <int64_t>c.args[1] < 0:
         ret(c, -EINVAL)
         return
@@ -199,6 +200,18 @@ cdef void h_truncate(Call *c) noexcept nogil:
     if n < 0:
         ret(c, n)
         return
+    # "EISDIR ... a directory", "EINVAL ... not a regular file" come
+    # before any write check and open nothing (a device is never opened
+    # to be truncated) - truncate(2)
+    c.want_write = 0
+    fd = root_open(c, c.rel, O_PATH, 0, 0)
+    c.want_write = 1
+    if fd >= 0:
+        r = fstat(fd, &st)
+        close(fd)
+        if r == 0 and not S_ISREG(st.st_mode):
+            ret(c, -EISDIR if S_ISDIR(st.st_mode) else -EINVAL)
+            return
     fd = root_open(c, c.rel, O_WRONLY | O_NONBLOCK, 0, 0)
     if fd < 0:
         ret(c, -EINVAL if fd == -ENXIO else fd)

@@ -182,10 +182,20 @@ cdef void do_mknod(Call *c, int dirfd, uint64_t addr, unsigned int mode,
                    unsigned long dev) noexcept nogil:
     cdef const char *last
     cdef int fd, r
+    cdef stat st
     c.want_write = 2
     fd = parent_fd(c, dirfd, addr, c.path, c.rel, &last)
     if fd < 0:
         ret(c, fd)
+        return
+    r = device_may_mknod(c, mode, dev)
+    if r < 0:
+        # the device cgroup decides after the lookup: an existing name is
+        # EEXIST - mknod(2)
+        if fstatat(fd, last, &st, AT_SYMLINK_NOFOLLOW) == 0:
+            r = -EEXIST
+        close(fd)
+        ret(c, r)
         return
     # "Zero file type is equivalent to type S_IFREG." - mknod(2)
     r = mknodat(fd, last, (mode & 0o170000) | (mode & 0o7777 & ~app_umask(c)), dev)

@@ -79,9 +79,17 @@ cdef void open_rewrite(Call *c, int flags, uint64_t resolve) noexcept nogil:
             ret(c, n)
             return
         fd = root_open(c, c.rel, look, 0, resolve)
-    if fd >= 0 and not (flags & O_PATH) and fstat(fd, &st) == 0 and (
-            S_ISFIFO(st.st_mode) or S_ISCHR(st.st_mode)):
-        c.slow = SLOW_RESTART
+    if fd >= 0 and not (flags & O_PATH) and fstat(fd, &st) == 0:
+        if S_ISCHR(st.st_mode) or S_ISBLK(st.st_mode):
+            # the app opens it itself, but the container's device rules
+            # are the sentry's to apply on every host (devcheck.pxi)
+            n = device_verdict(c, fd, flags) if c.fs.view != NULL else 0
+            if n < 0:
+                close(fd)
+                ret(c, n)
+                return
+        if S_ISFIFO(st.st_mode) or S_ISCHR(st.st_mode):
+            c.slow = SLOW_RESTART
     if fd >= 0:
         if (flags & O_CREAT) and (flags & O_EXCL):
             close(fd)
@@ -194,7 +202,10 @@ cdef void do_open(Call *c, int dirfd, uint64_t addr, int flags,
     if fd == -ELOOP and not (flags & O_NOFOLLOW):
         n = magic_fd(c, c.rel)
         if n >= 0:                  # /dev/stdin, /proc/self/fd/N: reopen
-            fd = open_app_fd(c, n, flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW))
+            fd = open_app_fd(c, n, O_PATH)
+            if fd >= 0:
+                fd = checked_reopen(c, fd, flags & ~(O_CREAT | O_EXCL |
+                                                     O_NOFOLLOW), 0)
     if fd < 0:
         if fd == -ENXIO and added:
             # a FIFO without reader: the blocking open waits for one
@@ -275,10 +286,8 @@ cdef void h_openat2(Call *c) noexcept nogil:
             ret(c, dfd)
             return
         cloexec = <int>(how.flags & O_CLOEXEC)
-        how.resolve |= RESOLVE_NO_MAGICLINKS
-        how.flags |= O_CLOEXEC
-        r = <int>syscall(SYS_openat2, dfd, c.path, &how, sizeof(how))
-        r = r if r >= 0 else -errno
+        r = checked_openat2(c, dfd, c.path, how.flags, how.mode,
+                            how.resolve | RESOLVE_NO_MAGICLINKS)
         close(dfd)
         if r < 0:
             ret(c, r)

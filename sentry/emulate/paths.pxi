@@ -546,7 +546,7 @@ cdef int root_open(Call *c, const char *rel, uint64_t flags, uint64_t mode,
                 if flags & O_PATH:
                     return r
                 close(r)
-        return local_open(c, p, flags, mode, resolve)
+        return checked_local_open(c, p, flags, mode, resolve)
     return -EIO
 
 

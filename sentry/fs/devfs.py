@@ -165,6 +165,75 @@ def check_mode(devices, mode, rdev, flags, init_pid=None):
     return -errno.EPERM
 
 
+def reopen_checked(devices, pfd, flags, init_pid=None):
+    """Open the file behind the O_PATH fd ``pfd`` (left open) with the
+    app's ``flags``, after the container's device rules when it is a
+    device: the file judged is the file opened.  A new fd, or -errno
+    (EPERM as the device cgroup answers, ELOOP for a symlink).  The
+    sentry never takes a controlling terminal."""
+    st = os.fstat(pfd)
+    if stat.S_ISLNK(st.st_mode):
+        return -errno.ELOOP
+    if flags & os.O_CREAT and stat.S_ISDIR(st.st_mode):
+        return -errno.EISDIR        # open(2): "O_CREAT ... a directory"
+    r = check_mode(devices, st.st_mode, st.st_rdev, flags, init_pid)
+    if r < 0:
+        return r
+    if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        flags |= os.O_NOCTTY
+    try:
+        return os.open(f"/proc/self/fd/{pfd}", (flags | os.O_CLOEXEC) &
+                       ~(os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW))
+    except OSError as e:
+        return -e.errno
+
+
+def open_checked(devices, dirfd, path, flags, mode=0, resolve=0,
+                 init_pid=None):
+    """openat2(``dirfd``, ``path``) for the app with every device it may
+    name checked first (sentry/fs/devcheck.pxi's checked_openat2 for
+    Python callers): resolved to an O_PATH fd, judged, reopened; a missing
+    name with O_CREAT is created with O_EXCL, so that a node made meanwhile
+    is looked at again.  A new fd or -errno."""
+    from sentry import _sys
+    look = os.O_PATH | os.O_CLOEXEC | (flags & (os.O_NOFOLLOW |
+                                                os.O_DIRECTORY))
+    if flags & os.O_PATH or flags & os.O_TMPFILE == os.O_TMPFILE:
+        look = None
+    for _ in range(2):
+        if look is None:
+            break
+        try:
+            pfd = _sys.openat2(dirfd, path, look, 0, resolve)
+        except OSError as e:
+            if e.errno != errno.ENOENT or not flags & os.O_CREAT:
+                return -e.errno
+        else:
+            try:
+                if flags & os.O_CREAT and flags & os.O_EXCL:
+                    return -errno.EEXIST
+                return reopen_checked(devices, pfd, flags, init_pid)
+            finally:
+                os.close(pfd)
+        try:
+            return _sys.openat2(dirfd, path, flags | os.O_EXCL |
+                                os.O_CLOEXEC, mode, resolve)
+        except OSError as e:
+            if e.errno != errno.EEXIST or flags & os.O_EXCL:
+                return -e.errno
+    # O_PATH, O_TMPFILE, or O_CREAT through a dangling symlink: nothing
+    # (or a new file) is opened; judge what was
+    try:
+        fd = _sys.openat2(dirfd, path, flags | os.O_CLOEXEC, mode, resolve)
+    except OSError as e:
+        return -e.errno
+    r = check_fd(devices, fd, flags, init_pid)
+    if r < 0:
+        os.close(fd)
+        return r
+    return fd
+
+
 def ctty(tid):
     """The caller's controlling terminal as ``st_rdev`` (0: none), from
     field 7 of /proc/<tid>/stat - proc(5)."""

@@ -346,30 +346,29 @@ def _follow_magic(ctx, parts, m, op, flags):
             oflags = O_PATH | (os.O_NOFOLLOW if op == "lstat" else 0)
         else:
             oflags = flags
-        return _sys.openat2(ctx.root_fd, path, oflags | os.O_CLOEXEC, 0,
-                            _RESOLVE)
+        return devfs.open_checked(ctx.devices, ctx.root_fd, path, oflags,
+                                  0, _RESOLVE, ctx.init_pid)
     if op == "lstat":
         return os.open(_kernel_path(ctx, point, "/".join(parts)),
                        O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
-    if op == "stat":
-        oflags = O_PATH
-    else:
-        oflags = (flags | os.O_NOCTTY) & ~(os.O_CREAT | os.O_EXCL)
-    fd = os.open(link, oflags | os.O_CLOEXEC)
+    if op == "open" and flags & os.O_NOFOLLOW:
+        return -errno.ELOOP         # the last name is a (magic) link
+    # the file itself first (O_PATH opens no device): where it lies and
+    # the device rules are judged on it, then that very file is reopened
+    fd = os.open(link, O_PATH | os.O_CLOEXEC)
+    keep = False
     try:
         if not _inside(ctx, fd, link) and not (
                 op != "open" or _narrower(ctx, parts, m, flags)):
-            os.close(fd)
             return -errno.EACCES
-        if op == "open":
-            r = devfs.check_fd(ctx.devices, fd, flags, ctx.init_pid)
-            if r < 0:
-                os.close(fd)
-                return r
-    except OSError:
-        os.close(fd)
-        raise
-    return fd
+        if op == "stat":
+            keep = True
+            return fd
+        return devfs.reopen_checked(ctx.devices, fd, flags | os.O_NOCTTY,
+                                    ctx.init_pid)
+    finally:
+        if not keep:
+            os.close(fd)
 
 
 def _narrower(ctx, parts, m, flags):
@@ -514,14 +513,11 @@ def _open_device(ctx, path, flags):
             return None
         if flags & os.O_CREAT and flags & os.O_EXCL:
             return -errno.EEXIST
-        r = devfs.check_mode(ctx.devices, st.st_mode, st.st_rdev, flags,
-                            ctx.init_pid)
-        if r < 0:
-            return r
-        # the sentry never takes a controlling terminal, and never blocks
-        oflags = (flags | os.O_NOCTTY | os.O_NONBLOCK | os.O_CLOEXEC) & \
-            ~(os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW)
-        fd = os.open(f"/proc/self/fd/{pfd}", oflags)
+        # the sentry never blocks
+        fd = devfs.reopen_checked(ctx.devices, pfd, flags | os.O_NONBLOCK,
+                                  ctx.init_pid)
+        if fd < 0:
+            return fd
         if not flags & os.O_NONBLOCK:
             import fcntl
             fl = fcntl.fcntl(fd, fcntl.F_GETFL)

@@ -11,7 +11,8 @@ one step).  The GIL is held only to add listeners, for ``--strace`` lines and
 for the rare handlers that need Python (a FIFO's blocking open).
 """
 
-from libc.errno cimport errno, EINTR, ENOENT, ESRCH
+from libc.errno cimport errno, EINTR, ENOENT, ESRCH, ENXIO
+from libc.stdio cimport snprintf
 from libc.string cimport memset, strlen
 from libc.stdlib cimport malloc, free
 from libc.stdint cimport uint64_t, int64_t, intptr_t
@@ -296,10 +297,17 @@ def blocking_connect(int fd, bytes addr):
 
 def blocking_open(int root_fd, bytes rel, int flags, int mode, int tid):
     """openat2 inside ``root_fd`` without the GIL (a FIFO waits for its
-    peer), with the credentials of app thread ``tid``; the fd or -errno."""
+    peer), with the credentials of app thread ``tid``; the fd or -errno.
+
+    The name is resolved O_PATH and that very file reopened.  Devices are
+    never opened here, without the container's device rules at hand: the
+    loop's checked open already answered them (ENXIO is how they get
+    here), and one renamed over the FIFO since gets ENXIO too."""
     cdef open_how how
     cdef const char *p = rel
-    cdef int fd, sw
+    cdef char proc[64]
+    cdef stat st
+    cdef int fd, sw, pfd
     cdef Call *c = <Call *>malloc(sizeof(Call))
     if c == NULL:
         raise MemoryError()
@@ -315,9 +323,28 @@ def blocking_open(int root_fd, bytes rel, int flags, int mode, int tid):
         if sw < 0:
             fd = sw
         else:
-            fd = <int>syscall(SYS_openat2, root_fd, p, &how, sizeof(how))
-            if fd < 0:
+            how.flags = O_PATH | O_CLOEXEC | (flags & (O_NOFOLLOW |
+                                                       O_DIRECTORY))
+            pfd = <int>syscall(SYS_openat2, root_fd, p, &how, sizeof(how))
+            if pfd < 0 and errno == ENOENT and flags & O_CREAT:
+                # the name went away meanwhile: a new file is no device
+                how.flags = flags | O_EXCL | O_CLOEXEC
+                fd = <int>syscall(SYS_openat2, root_fd, p, &how, sizeof(how))
+                fd = fd if fd >= 0 else -errno
+            elif pfd < 0:
                 fd = -errno
+            elif fstat(pfd, &st) < 0 or S_ISCHR(st.st_mode) or \
+                    (st.st_mode & 0o170000) == 0o060000:
+                # a device whose checked open said ENXIO (no driver, no
+                # controlling tty), or one renamed over the FIFO since
+                fd = -ENXIO
+                close(pfd)
+            else:
+                snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd)
+                fd = openat(-1, proc, (flags & ~(O_NOFOLLOW | O_CREAT |
+                                                 O_EXCL)) | O_CLOEXEC)
+                fd = fd if fd >= 0 else -errno
+                close(pfd)
             if sw:
                 leave_creds(c)
         call_release(c)

@@ -103,6 +103,55 @@ def test_overlay_keeps_the_image(pyrunsc, test_dir, busybox_rootfs, mode):
     pyrunsc.ok("delete", "--force", cid2)
 
 
+def _mounts_under(mountinfo, path):
+    with open(mountinfo) as f:
+        return [ln.split()[4] for ln in f
+                if ln.split()[4].startswith(path + "/")]
+
+
+@pytest.mark.parametrize("platform,delete", [("seccomp", ["--force"]),
+                                             ("ptrace", [])])
+def test_overlay_goes_with_a_killed_boot(pyrunsc, test_dir, busybox_rootfs,
+                                         platform, delete):
+    """--overlay's mounts live in boot's own mount namespace: the host
+    never sees them, and a SIGKILLed boot takes them along; state says
+    stopped, delete leaves no directory, the image is unchanged."""
+    def writable(spec):
+        spec["root"]["readonly"] = False
+    b = _bundle(test_dir, busybox_rootfs, ["sh", "-c",
+                "echo new > /etc/added; sleep 100"], edit=writable)
+    before = sorted(os.listdir(os.path.join(busybox_rootfs, "etc")))
+    cid = pyrunsc.new_id("ok")
+    pyrunsc.ok("--platform", platform, "--overlay", "run", "--detach",
+               "--bundle", b, cid)
+    state_dir = os.path.join(pyrunsc.root, cid)
+    with open(os.path.join(state_dir, "meta.json")) as f:
+        boot_pid = json.load(f)["sandbox"]["pid"]
+    out = pyrunsc.ok("--platform", platform, "exec", cid, "sh", "-c",
+                     "while ! cat /etc/added 2>/dev/null; do sleep 0.05; "
+                     "done").stdout
+    assert out == "new\n"
+    # the overlay is there, in boot's namespace only
+    assert _mounts_under(f"/proc/{boot_pid}/mountinfo", state_dir) == [
+        f"{state_dir}/overlay", f"{state_dir}/overlay/merged"]
+    assert _mounts_under("/proc/self/mountinfo", state_dir) == []
+    os.kill(boot_pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{boot_pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+        except FileNotFoundError:
+            break
+        time.sleep(0.02)
+    assert pyrunsc.status(cid) == "stopped"
+    assert _mounts_under("/proc/self/mountinfo", state_dir) == []
+    pyrunsc.ok("delete", *delete, cid)
+    assert not os.path.exists(state_dir)
+    assert sorted(os.listdir(os.path.join(busybox_rootfs, "etc"))) == before
+
+
 def test_read_only_root_is_erofs_in_both_modes(pyrunsc, test_dir,
                                                busybox_rootfs):
     b = _bundle(test_dir, busybox_rootfs, [

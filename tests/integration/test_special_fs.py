@@ -7,12 +7,16 @@ sentry on seccomp, created by the app's own thread and filled at the
 call's exit on ptrace.
 """
 import array
+import json
 import os
 import select
 import socket
+import stat as _stat
 import time
 
 import pytest
+
+from tests.testlib import _build_busybox_rootfs, make_spec
 
 PLATFORMS = ("seccomp", "ptrace")
 
@@ -152,6 +156,134 @@ def test_devices_outside_the_rules_are_eperm(pyrunsc, bundle_factory,
                "cat /dev/fz; echo x > /dev/null && echo null",
                caps=("CAP_MKNOD",))
     assert res.stdout.split() == ["made", "null"], res
+    assert "Operation not permitted" in res.stderr, res
+
+
+def _nodes_bundle(test_dir, script, *, caps=("CAP_MKNOD",), root=None):
+    """A bundle whose image holds device nodes - /nodes/mem (c 1:1, the
+    numbers of /dev/mem), /nodes/disk (b 8:0, a disk's) and /nodes/null
+    (c 1:3, /dev/null's) in a private busybox rootfs - and a tmpfs
+    mounted at /t without nodev."""
+    if root is None:
+        root = os.path.join(test_dir, "rootfs")
+        _build_busybox_rootfs(root)
+        os.mkdir(os.path.join(root, "t"))
+        nodes = os.path.join(root, "nodes")
+        os.mkdir(nodes)
+        for name, kind, major, minor in (("mem", _stat.S_IFCHR, 1, 1),
+                                         ("disk", _stat.S_IFBLK, 8, 0),
+                                         ("null", _stat.S_IFCHR, 1, 3)):
+            os.mknod(os.path.join(nodes, name), kind | 0o666,
+                     os.makedev(major, minor))
+    spec = make_spec(["sh", "-c", script] if isinstance(script, str)
+                     else script, root)
+    spec["mounts"].append({"destination": "/t" if root != "/" else "/mnt",
+                           "type": "tmpfs", "source": "tmpfs",
+                           "options": ["nosuid", "mode=1777"]})
+    for cap in caps:
+        for kind in ("bounding", "effective", "permitted"):
+            spec["process"]["capabilities"][kind].append(cap)
+    b = os.path.join(test_dir, "nodes-bundle")
+    os.makedirs(b)
+    with open(os.path.join(b, "config.json"), "w") as f:
+        json.dump(spec, f)
+    return b
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("mode", ["gofer", "directfs"])
+def test_device_rules_apply_on_every_mount(pyrunsc, test_dir, platform,
+                                           mode):
+    """Device nodes found by path outside /dev - in the image (gofer or
+    --directfs) and made on a tmpfs without nodev - open only as the
+    container's device rules allow: 1:1 and 8:0 are EPERM (nothing is
+    opened on the host), 1:3 works; mknod of 1:3 and 1:1 is allowed
+    (runc's default "c *:* m")."""
+    b = _nodes_bundle(test_dir, (
+        "mknod /t/mem c 1 1 && mknod /t/null c 1 3 && echo made; "
+        "for f in /nodes/mem /nodes/disk /t/mem; do "
+        "(exec 3<$f) && echo open-$f; done; "
+        "cat /nodes/null && echo null-image; "
+        "echo x > /t/null && echo null-tmpfs"))
+    cid = pyrunsc.new_id("sfsnodes")
+    res = pyrunsc("--platform", platform,
+                  *(["--directfs"] if mode == "directfs" else []),
+                  "run", "--bundle", b, cid)
+    pyrunsc("delete", "-f", cid)
+    assert res.stdout.split() == ["made", "null-image", "null-tmpfs"], res
+    assert res.stderr.count("Operation not permitted") == 3, res
+
+
+def test_reopened_device_fds_follow_the_rules(pyrunsc, test_dir):
+    """The other ways the sentry opens a path: /proc/self/fd/N of an
+    O_PATH fd (the kernel lets the app make one on any device), an
+    openat2(2) with RESOLVE_BENEATH, truncate(2).  Seccomp only: under
+    ptrace these opens are the app's own (rewritten) in its own device
+    cgroup, and openat2 with RESOLVE_BENEATH is ENOSYS."""
+    script = r"""
+import ctypes, errno, os, stat, struct
+libc = ctypes.CDLL(None, use_errno=True)
+def openat2(dirfd, name, flags, resolve):
+    how = struct.pack("QQQ", flags, 0, resolve)
+    r = libc.syscall(437, dirfd, name.encode(), how, 24)
+    if r < 0:
+        raise OSError(ctypes.get_errno(), name)
+    return r
+def attempt(f):
+    try:
+        os.close(f())
+        return "ok"
+    except OSError as e:
+        return errno.errorcode[e.errno]
+os.mknod("/mnt/mem", stat.S_IFCHR | 0o600, os.makedev(1, 1))
+os.mknod("/mnt/null", stat.S_IFCHR | 0o666, os.makedev(1, 3))
+d = os.open("/mnt", os.O_PATH | os.O_DIRECTORY)
+for name in ("mem", "null"):
+    p = os.open("/mnt/" + name, os.O_PATH)
+    print(name, attempt(lambda: os.open("/proc/self/fd/%d" % p, os.O_RDONLY)),
+          attempt(lambda: openat2(d, name, os.O_RDONLY, 0x08)),
+          attempt(lambda: os.truncate("/mnt/" + name, 0) or os.dup(0)))
+"""
+    import sys
+    b = _nodes_bundle(test_dir, [sys.executable, "-c", script], root="/")
+    cid = pyrunsc.new_id("sfsreopen")
+    res = pyrunsc("--platform", "seccomp", "run", "--bundle", b, cid)
+    pyrunsc("delete", "-f", cid)
+    # truncate(2) opens nothing: EINVAL for any device - truncate(2)
+    assert res.stdout.splitlines() == ["mem EPERM EPERM EINVAL",
+                                       "null ok ok EINVAL"], res
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_mknod_follows_the_device_cgroup(pyrunsc, bundle_factory, platform):
+    """mknod(2) of a device the container's device cgroup does not allow
+    to make ("m") is EPERM, as the kernel answers the app itself; the
+    sentry makes nodes from boot's cgroup, so it asks the rules.  The
+    cgroup is narrowed after create: runc's defaults allow "c *:* m"."""
+    def edit(spec):
+        spec["mounts"].append({"destination": "/mnt", "type": "tmpfs",
+                               "source": "tmpfs", "options": ["nosuid"]})
+        for kind in ("bounding", "effective", "permitted"):
+            spec["process"]["capabilities"][kind].append("CAP_MKNOD")
+    b = bundle_factory(["sleep", "100"], edit=edit)
+    cid = pyrunsc.new_id("sfsmknod")
+    pyrunsc.ok("--platform", platform, "run", "--detach", "--bundle", b, cid)
+    try:
+        pid = pyrunsc.ok("state", cid).json()["pid"]
+        with open(f"/proc/{pid}/cgroup") as f:
+            rel = [ln.split(":", 2)[2].strip() for ln in f
+                   if ln.split(":")[1] == "devices"]
+        if not rel:
+            pytest.skip("no cgroup v1 devices hierarchy on this host")
+        with open(f"/sys/fs/cgroup/devices{rel[0]}/devices.deny", "w") as f:
+            f.write("c *:* m")
+        res = pyrunsc("--platform", platform, "exec", cid, "sh", "-c",
+                      "mknod /mnt/null c 1 3 && echo null; "
+                      "mknod /mnt/mem c 1 1 && echo mem; "
+                      "mknod /mnt/fifo p && echo fifo")
+    finally:
+        pyrunsc("delete", "-f", cid)
+    assert res.stdout.split() == ["null", "fifo"], res
     assert "Operation not permitted" in res.stderr, res
 
 

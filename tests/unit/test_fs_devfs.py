@@ -135,3 +135,42 @@ def test_live_devices_list(tmp_path, monkeypatch):
     monkeypatch.setattr(devfs, "_live", {})
     monkeypatch.setattr(procfs, "cgroup_dir", lambda pid, c: (None, 0))
     assert not devfs.allowed(DENY_ALL, "c", 10, 229, "rw", init_pid=4242)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mknod needs root")
+def test_open_checked_judges_the_file_it_opens(tmp_path):
+    """open_checked (the Python twin of devcheck.pxi's checked_openat2):
+    a denied node is EPERM before anything opens it (1:1 opened here would
+    give the driver's own answer), an allowed one opens, plain files keep
+    open(2)'s answers, O_CREAT makes a new file."""
+    os.mknod(tmp_path / "mem", stat.S_IFCHR | 0o600, os.makedev(1, 1))
+    os.mknod(tmp_path / "null", stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    (tmp_path / "file").write_text("x")
+    os.symlink("file", tmp_path / "link")
+    os.symlink("new", tmp_path / "dangling")
+    d = os.open(tmp_path, os.O_PATH | os.O_DIRECTORY)
+    try:
+        def o(name, flags, mode=0):
+            r = devfs.open_checked(DENY_ALL, d, name, flags, mode,
+                                   0x08)            # RESOLVE_BENEATH
+            if r >= 0:
+                st = os.fstat(r)
+                os.close(r)
+                return stat.S_IFMT(st.st_mode)
+            return errno.errorcode[-r]
+        assert o("mem", os.O_RDONLY) == "EPERM"
+        assert o("null", os.O_WRONLY) == stat.S_IFCHR
+        assert o("mem", os.O_PATH) == stat.S_IFCHR      # opens no device
+        assert o("file", os.O_RDWR) == stat.S_IFREG
+        assert o("link", os.O_RDONLY) == stat.S_IFREG
+        assert o("link", os.O_RDONLY | os.O_NOFOLLOW) == "ELOOP"
+        assert o("file", os.O_CREAT | os.O_EXCL | os.O_WRONLY) == "EEXIST"
+        assert o("made", os.O_CREAT | os.O_WRONLY, 0o600) == stat.S_IFREG
+        assert o("dangling", os.O_CREAT | os.O_WRONLY, 0o600) == \
+            stat.S_IFREG
+        assert (tmp_path / "new").exists()
+        assert o("../x", os.O_RDONLY) == "EXDEV"        # RESOLVE_BENEATH
+        assert o("nothing", os.O_RDONLY) == "ENOENT"
+        assert o(".", os.O_CREAT | os.O_RDONLY, 0o600) == "EISDIR"
+    finally:
+        os.close(d)
