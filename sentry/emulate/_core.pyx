@@ -225,7 +225,7 @@ cdef class View:
         for i in range(d.mask + 1):
             used += d.e[i].fd >= 0
         return {"hits": d.hits, "misses": d.misses, "stale": d.stale,
-                "entries": used, "slots": d.mask + 1}
+                "slow": d.slow, "entries": used, "slots": d.mask + 1}
 
     def close(self):
         """Close the gofer connections (after the platform stopped)."""

@@ -53,6 +53,7 @@ ctypedef struct DCache:
     int rlen                # the gofer root's name: "" when it is "/"
     char root[DC_KEY]
     uint64_t hits, misses, stale
+    uint64_t slow           # paths resolved by Python (dc_canonical could not)
     int mask                # direct-mapped: slots - 1, a power of two
     DEntry *e
 
@@ -324,3 +325,163 @@ cdef int walk_opath(Call *c, const char *p, uint64_t look) noexcept nogil:
         fd = gofer_open(<GoferConn *>c.fs.gofer, p, <int>look, 0,
                         0xFFFFFFFF, 0xFFFFFFFF)
     return fd
+
+
+cdef int dc_lstat(Call *c, char *p, int n, int parent, int *pfd,
+                  stat *st) noexcept nogil:
+    """lstat of ``p[:n]`` (canonical up to its last name, which starts at
+    ``parent + 1``) for dc_canonical: 0, -errno or DC_SKIP.  ``pfd``: the
+    directory it was looked up in, -1 or ours to close (a gofer mount's
+    is the cache's: -2 - fd)."""
+    cdef MountC *m = &c.fs.mounts[mount_of(c.fs, p)]
+    cdef int r
+    pfd[0] = -1
+    if m.kind == MK_GOFER:
+        r = dc_dir(c, p, parent)
+        if r < 0:
+            return DC_SKIP if r == GOFER_SLOW else dc_dir_error(r)
+        pfd[0] = -2 - r
+    elif m.kind == MK_LOCAL or (m.plen == n and memcmp(p, m.point, n) == 0):
+        # the app's root fd, walked by the kernel inside it (a special
+        # mount's own point too: it is a name in its parent's directory)
+        if parent == 0:
+            r = local_open(c, "/", O_PATH | O_DIRECTORY, 0, 0)
+        else:
+            p[parent] = 0
+            r = local_open(c, p, O_PATH | O_DIRECTORY, 0, 0)
+            p[parent] = b'/'
+        if r < 0:
+            return r
+        pfd[0] = r
+    else:
+        return DC_SKIP              # inside /proc, /dev, /sys: Python's way
+    r = fstatat(dc_fd(pfd[0]), p + parent + 1, st, AT_SYMLINK_NOFOLLOW_)
+    return 0 if r == 0 else -errno
+
+
+cdef inline int dc_fd(int pfd) noexcept nogil:
+    return pfd if pfd >= 0 else -2 - pfd
+
+
+cdef inline void dc_release(int pfd) noexcept nogil:
+    if pfd >= 0:
+        close(pfd)
+
+
+cdef int dc_canonical(Call *c, const char *path, bint follow,
+                      char *out) noexcept nogil:
+    """sentry.fs.mounts.Resolver.canonical in C, through the cache: the
+    symlink-free absolute path ``path`` names (its last name may be
+    missing) into ``out``; its length, -errno, or DC_SKIP for Python's way
+    (a trailing slash, a path into a special filesystem)."""
+    cdef char b1[2 * PATH_BUF]
+    cdef char b2[2 * PATH_BUF]
+    cdef char tgt[PATH_BUF]
+    cdef char *rest = b1
+    cdef char *other = b2
+    cdef char *swap
+    cdef int n = <int>strlen(path), i = 0, j, k, nl, cl = 0, ocl, links = 0
+    cdef int r, pfd, tl, rl
+    cdef bint last
+    cdef stat st
+    if n >= PATH_BUF or n == 0 or path[0] != b'/':
+        return DC_SKIP
+    if n > 1 and path[n - 1] == b'/':
+        return DC_SKIP
+    memcpy(rest, path, n + 1)
+    out[0] = 0
+    while True:
+        while rest[i] == b'/':
+            i += 1
+        if rest[i] == 0:
+            break
+        j = i
+        while rest[j] != 0 and rest[j] != b'/':
+            j += 1
+        nl = j - i
+        if nl == 1 and rest[i] == b'.':
+            i = j
+            continue
+        if nl == 2 and rest[i] == b'.' and rest[i + 1] == b'.':
+            while cl > 0 and out[cl - 1] != b'/':
+                cl -= 1
+            if cl > 0:
+                cl -= 1
+            out[cl] = 0
+            i = j
+            continue
+        if nl > 255:
+            return -ENAMETOOLONG
+        if cl + 1 + nl >= PATH_BUF:
+            return -ENAMETOOLONG
+        ocl = cl
+        out[cl] = b'/'
+        memcpy(out + cl + 1, rest + i, nl)
+        cl += 1 + nl
+        out[cl] = 0
+        k = j
+        while rest[k] == b'/':
+            k += 1
+        last = rest[k] == 0
+        r = dc_lstat(c, out, cl, ocl, &pfd, &st)
+        if r == DC_SKIP:
+            dc_release(pfd)
+            return r
+        if r < 0:
+            dc_release(pfd)
+            if r == -ENOENT and last:
+                return cl
+            return r
+        if S_ISLNK(st.st_mode) and (not last or follow):
+            links += 1
+            if links > 40:
+                r = -ELOOP
+            else:
+                tl = <int>readlinkat(dc_fd(pfd), out + ocl + 1, tgt, PATH_BUF)
+                r = 0 if tl >= 0 else -errno
+                if r == 0 and (tl == 0 or tl >= PATH_BUF):
+                    r = -ENOENT if tl == 0 else -ENAMETOOLONG
+            dc_release(pfd)
+            if r < 0:
+                return r
+            cl = 0 if tgt[0] == b'/' else ocl
+            out[cl] = 0
+            rl = <int>strlen(rest + j)
+            if tl + 1 + rl >= 2 * PATH_BUF:
+                return -ENAMETOOLONG
+            memcpy(other, tgt, tl)
+            other[tl] = b'/'
+            memcpy(other + tl + 1, rest + j, rl + 1)
+            swap = rest
+            rest = other
+            other = swap
+            i = 0
+            continue
+        dc_release(pfd)
+        if not last and not S_ISDIR(st.st_mode):
+            return -ENOTDIR
+        i = j
+    if cl == 0:
+        out[0] = b'/'
+        out[1] = 0
+        cl = 1
+    return cl
+
+
+cdef int resolve_canonical(Call *c, const char *rel, bint follow,
+                           char *out) noexcept nogil:
+    """The symlink-free form of ``rel`` (Resolver.canonical) into ``out``
+    (which may be ``rel`` itself): in C through the cache when it can,
+    else in Python."""
+    cdef char res[PATH_BUF]
+    cdef int r = DC_SKIP
+    if c.fs.dcache != NULL:
+        r = dc_canonical(c, rel, follow, res)
+        if r >= 0:
+            memcpy(out, res, r + 1)
+            return r
+    if r == DC_SKIP:
+        if c.fs.dcache != NULL:
+            (<DCache *>c.fs.dcache).slow += 1
+        r = canonicalize(c, rel, follow, out)
+    return r

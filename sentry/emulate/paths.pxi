@@ -502,7 +502,7 @@ cdef int root_open(Call *c, const char *rel, uint64_t flags, uint64_t mode,
     if n >= PATH_BUF:
         return -ENAMETOOLONG
     if c.fs.gofer != NULL and has_dots(rel):
-        r = canonicalize(c, rel, follow, c.canon)
+        r = resolve_canonical(c, rel, follow, c.canon)
         if r < 0:
             return r
     else:
@@ -521,7 +521,7 @@ cdef int root_open(Call *c, const char *rel, uint64_t flags, uint64_t mode,
             r = gofer_backend(c, m, p, flags, mode, resolve)
             if r != GOFER_SLOW:
                 return r
-            r = canonicalize(c, p, follow, c.canon)
+            r = resolve_canonical(c, p, follow, c.canon)
             if r < 0:
                 return r
             continue

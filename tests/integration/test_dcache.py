@@ -146,3 +146,38 @@ def test_dcache_zero_turns_the_cache_off(pyrunsc, test_dir, tree):
 def test_dcache_rejects_a_negative_size(pyrunsc):
     r = pyrunsc("--dcache", "-1", "list")
     assert r.returncode == 2 and "--dcache" in r.stderr
+
+
+@pytest.mark.parametrize("platform", ["seccomp", "ptrace"])
+def test_symlinks_resolve_in_c_as_linux_does(pyrunsc, test_dir, tree,
+                                             platform):
+    """Paths through symlinks are resolved by the sentry's C walk over
+    the cache (dc_canonical), clamped at the root, across mounts; Python
+    is asked only for paths into the special filesystems."""
+    rootfs, vol = tree
+    links = {"l1": "d1", "abs": "/d1/sub", "up": "../../../d1",
+             "c1": "c2", "c2": "d1/sub", "loop1": "loop2", "loop2": "loop1",
+             "shm": "/dev/shm/x", "vl": "/vol/d1", "procl": "/proc/self"}
+    for name, target in links.items():
+        os.symlink(target, f"{rootfs}/{name}")
+    os.symlink("../../d1/sub/f", f"{vol}/back")
+    logs = os.path.join(test_dir, "logs")
+    cid = pyrunsc.new_id("sl")
+    pyrunsc.ok("--debug-log", logs, "--platform", platform, "run",
+               "--detach", "--bundle", _bundle(test_dir, rootfs, vol), cid)
+    r = pyrunsc("exec", cid, "sh", "-c",
+                "cat /l1/sub/f /abs/f /up/sub/f /c1/f /l1/../d1/sub/f; "
+                "cat /loop1/x 2>&1; echo shm >/dev/shm/x; cat /shm; "
+                "cat /vl/sub/f /vol/back; "
+                "cd /l1 && cat sub/../sub/f && cd .. && readlink -f /c1/f")
+    assert r.stdout.split("\n") == [
+        "old-root", "old-root", "old-root", "old-root", "old-root",
+        "cat: can't open '/loop1/x': Too many levels of symbolic links",
+        "shm",
+        "old-vol", "old-root", "old-root", "/d1/sub/f", ""], r
+    before = pyrunsc("exec", cid, "cat", "/procl/comm").stdout
+    assert before == "cat\n"
+    pyrunsc.ok("delete", "--force", cid)
+    stats = _stats(_boot_log(logs))
+    # only /procl (into /proc) needed Python
+    assert stats["slow"] <= 2 and stats["hits"] > 0, stats
