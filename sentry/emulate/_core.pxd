@@ -105,6 +105,18 @@ ctypedef struct Call:
     uint32_t cred_gid
     uint64_t cred_caps          # the app thread's CapEff
     int caps_set                # this call lowered the thread's caps
+    # the loop thread keeps an app's credentials between calls until they
+    # differ (lazy_creds, set by the platform: then it calls settle_creds()
+    # before running Python or anything else that needs the sentry's own):
+    # what it holds now
+    int lazy_creds
+    int applied
+    uint32_t ap_uid
+    uint32_t ap_gid
+    uint64_t ap_caps
+    int ap_caps_set
+    int ap_ngroups
+    uint32_t ap_groups[NGROUPS_CACHE]
     int ngroups
     uint32_t groups[NGROUPS_CACHE]
     int pidfd_tid[PIDFD_CACHE]
@@ -124,6 +136,7 @@ cdef void call_init(Call *c) noexcept nogil
 cdef void call_release(Call *c) noexcept nogil
 cdef int enter_creds(Call *c) noexcept nogil
 cdef void leave_creds(Call *c) noexcept nogil
+cdef void settle_creds(Call *c) noexcept nogil
 cdef bint is_trapped(int nr) noexcept nogil
 cdef int fs_init(Fs *fs, int root_fd, int mode) noexcept nogil
 cdef int strip_root(Fs *fs, const char *link, ssize_t n, char *out) noexcept nogil

@@ -77,7 +77,7 @@ cdef void dispatch(Call *c) noexcept nogil:
         c.ret = sw              # the caller is gone; the answer is lost
         return
     TABLE[c.nr](c)
-    if sw:
+    if sw and not c.lazy_creds:
         leave_creds(c)
 
 

@@ -211,11 +211,29 @@ cdef int enter_creds(Call *c) noexcept nogil:
     else:
         c.caps_set = fs_app != 0
     if info.fsuid == 0 and info.fsgid == 0 and not c.caps_set:
+        settle_creds(c)
         return 0
+    if c.applied:
+        if (c.ap_uid == info.fsuid and c.ap_gid == info.fsgid
+                and c.ap_caps_set == c.caps_set
+                and c.ap_caps == (c.cred_caps & FS_CAPS)
+                and (c.ngroups if info.fsuid or info.fsgid else 0)
+                == c.ap_ngroups
+                and memcmp(c.ap_groups, c.groups,
+                           c.ap_ngroups * sizeof(uint32_t)) == 0):
+            return 1            # the thread holds these already
+        leave_creds(c)          # from the sentry's own, never across
     if info.fsuid != 0 or info.fsgid != 0:
         syscall(SYS_setgroups, c.ngroups, c.groups)
         syscall(SYS_setfsgid, info.fsgid)
         syscall(SYS_setfsuid, info.fsuid)
+    c.applied = 1
+    c.ap_uid = info.fsuid
+    c.ap_gid = info.fsgid
+    c.ap_caps_set = c.caps_set
+    c.ap_caps = c.cred_caps & FS_CAPS
+    c.ap_ngroups = c.ngroups if info.fsuid or info.fsgid else 0
+    memcpy(c.ap_groups, c.groups, c.ap_ngroups * sizeof(uint32_t))
     if c.caps_set and set_thread_caps(c.cred_caps, False) < 0:
         leave_creds(c)
         return -EPERM
@@ -245,9 +263,18 @@ cdef uint64_t sentry_caps() noexcept nogil:
 
 
 cdef void leave_creds(Call *c) noexcept nogil:
-    if c.caps_set:
+    """Back to the sentry's own credentials."""
+    if c.ap_caps_set:
         set_thread_caps(0, True)
-        c.caps_set = 0
+    c.ap_caps_set = 0
     syscall(SYS_setfsuid, 0)
     syscall(SYS_setfsgid, 0)
     syscall(SYS_setgroups, 0, NULL)
+    c.applied = 0
+
+
+cdef void settle_creds(Call *c) noexcept nogil:
+    """Drop the app credentials a lazy loop thread kept (before Python,
+    before it takes new work or ends)."""
+    if c.applied:
+        leave_creds(c)

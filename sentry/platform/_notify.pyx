@@ -19,7 +19,8 @@ from libc.stdint cimport uint64_t, int64_t, intptr_t
 
 from sentry.includes.notify cimport *
 from sentry.emulate._core cimport (Call, Fs, dispatch, fs_init, fs_set_view, call_init,
-                                   call_release, enter_creds, leave_creds, ACT_RETURN,
+                                   call_release, enter_creds, leave_creds,
+                                   settle_creds, ACT_RETURN,
                                    ACT_CONTINUE, ACT_FD, ACT_SLOW, SLOW_OPEN,
                                    SLOW_CONNECT)
 
@@ -98,6 +99,9 @@ cdef class NotifyLoop:
         self.stopping = False
         call_init(&self.call)
         self.call.still_valid = notif_valid
+        # keep an app's credentials between its calls (creds.pxi); dropped
+        # before any Python runs on this thread (settle_creds)
+        self.call.lazy_creds = 1
 
     def __dealloc__(self):
         if self.wake >= 0:
@@ -207,8 +211,10 @@ cdef class NotifyLoop:
             if r < 0:
                 if errno == EINTR:
                     continue
+                settle_creds(c)
                 return
             if self.pfd[n].revents:
+                settle_creds(c)
                 return
             for i in range(n - 1, -1, -1):
                 if self.pfd[i].revents & POLLIN:
@@ -243,6 +249,7 @@ cdef class NotifyLoop:
             res = send_resp(listener, c.cookie, 0,
                             SECCOMP_USER_NOTIF_FLAG_CONTINUE)
         elif c.action == ACT_SLOW:
+            settle_creds(c)
             with gil:
                 self._slow(listener)
             return
@@ -250,6 +257,7 @@ cdef class NotifyLoop:
             res = c.ret
             send_resp(listener, c.cookie, res, 0)
         if self.trace is not None:
+            settle_creds(c)
             with gil:
                 self._trace(res)
 

@@ -8,6 +8,7 @@ same); natively the same commands run in a private scratch directory.
 import os
 import shutil
 import subprocess
+import threading
 
 import pytest
 
@@ -139,3 +140,57 @@ def test_dropped_capabilities_bind_the_sentry(pyrunsc, bundle_factory,
     assert "cat=1" in out["none"] and "chown=1" in out["none"], out
     assert out["seccomp"] == out["none"], out
     assert out["ptrace"] == out["none"], out
+
+
+@pytest.mark.parametrize("rootfs_kind", ["busybox"], indirect=True)
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_interleaved_users_keep_their_own_credentials(
+        pyrunsc, bundle_factory, test_dir, platform):
+    """Root and two other users calling at once through one loop thread
+    (which keeps an app's credentials between its calls): each is served
+    with its own, every time."""
+    data = os.path.join(test_dir, "data")
+    os.makedirs(data)
+    for name, uid in (("root", 0), ("u1000", 1000), ("u2000", 2000)):
+        path = os.path.join(data, name)
+        with open(path, "w") as f:
+            f.write(name + "\n")
+        os.chown(path, uid, uid)
+        os.chmod(path, 0o600)
+    os.chmod(data, 0o777)
+    loop = ('i=0; while [ $i -lt 60 ]; do for f in root u1000 u2000; do '
+            'if cat /data/$f >/dev/null 2>&1; then echo "$f ok"; '
+            'else echo "$f no"; fi; done; i=$((i+1)); done | sort | uniq -c')
+
+    def edit(spec):
+        spec["mounts"].append({"destination": "/data", "type": "bind",
+                               "source": data, "options": ["rbind", "rw"]})
+        spec["process"]["capabilities"] = {k: ["CAP_DAC_OVERRIDE"] for k in (
+            "bounding", "effective", "permitted")}
+
+    b = bundle_factory(["sleep", "100"], edit=edit)
+    cid = pyrunsc.new_id("users")
+    pyrunsc.ok("--platform", platform, "run", "--detach", "--bundle", b, cid)
+    out = {}
+
+    def run(user):
+        out[user] = pyrunsc.ok("exec", "--user", user, cid, "sh", "-c",
+                               loop).stdout
+
+    threads = [threading.Thread(target=run, args=(u,))
+               for u in ("0:0", "1000:1000", "2000:2000")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    pyrunsc.ok("delete", "--force", cid)
+
+    def counts(text):
+        return sorted(" ".join(ln.split()) for ln in text.splitlines())
+
+    assert counts(out["0:0"]) == ["60 root ok", "60 u1000 ok",
+                                  "60 u2000 ok"], out
+    assert counts(out["1000:1000"]) == ["60 root no", "60 u1000 ok",
+                                        "60 u2000 no"], out
+    assert counts(out["2000:2000"]) == ["60 root no", "60 u1000 no",
+                                        "60 u2000 ok"], out
