@@ -44,7 +44,7 @@ def parse_args(argv):
                                     if t != "floors"))
     p.add_argument("--reps", type=int, default=None,
                    help="repetitions, interleaved across columns "
-                        "(default 10, --quick 3)")
+                        "(default 5, --quick 3)")
     p.add_argument("--quick", action="store_true",
                    help="short batches, 3 repetitions, no 20-container "
                         "density unless named in --tests (a couple of "
@@ -82,7 +82,7 @@ def measure(args):
         # 20 sandboxes take minutes on their own: only when asked for.
         tests.remove("idle_mem_20")
     cols = pick_columns(args.columns)
-    reps = args.reps or (3 if args.quick else 10)
+    reps = args.reps or (3 if args.quick else 5)
     if os.geteuid() != 0:
         raise WorkspaceError("the harness needs root (mounts, containers)")
     with Workspace() as ws:

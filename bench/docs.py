@@ -6,7 +6,7 @@ METHOD = """\
 ## How to run it
 
 ```
-make bench                                  # everything, 10 repetitions
+make bench                                  # everything, 5 repetitions
                                             # (writes this page, profiles)
 make bench BENCH_ARGS=--quick               # a couple of minutes
 python3 -m bench --columns runc,runsc-systrap --tests micro,run_true --reps 5
