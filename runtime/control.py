@@ -34,28 +34,28 @@ def recv_msg(sock):
         raise errors.ControlError(str(e)) from None
 
 
-def _connect_path(sock, path):
-    """Connect even when ``path`` exceeds sun_path (108 bytes)."""
+def _at_path(op, path):
+    """``op(address)`` (a socket's connect or bind) for the unix socket
+    ``path``, even when it exceeds sun_path (108 bytes): then through the
+    magic link of its directory."""
     if len(os.fsencode(path)) < 108:
-        sock.connect(path)
+        op(path)
         return
     dfd = os.open(os.path.dirname(path), os.O_PATH | os.O_DIRECTORY)
     try:
-        sock.connect(f"/proc/self/fd/{dfd}/{os.path.basename(path)}")
+        op(f"/proc/self/fd/{dfd}/{os.path.basename(path)}")
     finally:
         os.close(dfd)
+
+
+def _connect_path(sock, path):
+    """Connect even when ``path`` exceeds sun_path (108 bytes)."""
+    _at_path(sock.connect, path)
 
 
 def bind_path(sock, path):
     """Bind ``sock`` at ``path`` even when it exceeds sun_path."""
-    if len(os.fsencode(path)) < 108:
-        sock.bind(path)
-        return
-    dfd = os.open(os.path.dirname(path), os.O_PATH | os.O_DIRECTORY)
-    try:
-        sock.bind(f"/proc/self/fd/{dfd}/{os.path.basename(path)}")
-    finally:
-        os.close(dfd)
+    _at_path(sock.bind, path)
 
 
 def call(sock_path, method, args=None, fds=(), timeout=None):

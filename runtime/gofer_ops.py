@@ -191,12 +191,20 @@ def t_open(c, m):
         raise
 
 
-@_handler
-def t_create(c, m):
+def _parent(c, m, newfid=False):
+    """The directory fid and the name of a request that adds ``m.name`` to
+    ``m.dirfid``, checked in this order: writable, a directory, with
+    ``newfid`` a free ``m.newfid``, the name."""
     c.srv._rw()
     d = c.dir(m.dirfid)
-    c.check_new(m.newfid)
-    name = _name(m.name)
+    if newfid:
+        c.check_new(m.newfid)
+    return d, _name(m.name)
+
+
+@_handler
+def t_create(c, m):
+    d, name = _parent(c, m, newfid=True)
     flags = (m.flags & OPEN_FLAGS & ~os.O_DIRECTORY) | os.O_CREAT | \
         os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NOCTTY
     fd = os.open(name, flags, m.mode & 0o7777, dir_fd=d.fd)
@@ -216,14 +224,17 @@ def t_create(c, m):
         raise
 
 
-@_handler
-def t_mkdir(c, m):
-    c.srv._rw()
-    d = c.dir(m.dirfid)
-    name = _name(m.name)
-    os.mkdir(name, m.mode & 0o7777, dir_fd=d.fd)
+def _new_node(c, m, d, name):
+    """The Rnode of ``name`` just made in ``d``, owned as ``m`` asks."""
     c.srv._chown_at(d.fd, name, m.uid, m.gid)
     return P.Rnode(c.srv._node(d.fd, name))
+
+
+@_handler
+def t_mkdir(c, m):
+    d, name = _parent(c, m)
+    os.mkdir(name, m.mode & 0o7777, dir_fd=d.fd)
+    return _new_node(c, m, d, name)
 
 
 _MKNOD_TYPES = (0, stat.S_IFREG, stat.S_IFIFO, stat.S_IFSOCK)
@@ -231,9 +242,7 @@ _MKNOD_TYPES = (0, stat.S_IFREG, stat.S_IFIFO, stat.S_IFSOCK)
 
 @_handler
 def t_mknod(c, m):
-    c.srv._rw()
-    d = c.dir(m.dirfid)
-    name = _name(m.name)
+    d, name = _parent(c, m)
     fmt = stat.S_IFMT(m.mode)
     if fmt in (stat.S_IFCHR, stat.S_IFBLK):
         raise _err(errno.EPERM)          # no CAP_MKNOD: devices are the
@@ -241,28 +250,22 @@ def t_mknod(c, m):
         raise _err(errno.EINVAL)
     # "Zero file type is equivalent to type S_IFREG." - mknod(2)
     os.mknod(name, (fmt or stat.S_IFREG) | (m.mode & 0o7777), 0, dir_fd=d.fd)
-    c.srv._chown_at(d.fd, name, m.uid, m.gid)
-    return P.Rnode(c.srv._node(d.fd, name))
+    return _new_node(c, m, d, name)
 
 
 @_handler
 def t_symlink(c, m):
-    c.srv._rw()
-    d = c.dir(m.dirfid)
-    name = _name(m.name)
+    d, name = _parent(c, m)
     if not m.target or len(m.target) >= P.PATH_MAX or b"\0" in m.target:
         raise _err(errno.ENOENT if not m.target else errno.ENAMETOOLONG
                    if len(m.target) >= P.PATH_MAX else errno.EINVAL)
     os.symlink(m.target, name, dir_fd=d.fd)
-    c.srv._chown_at(d.fd, name, m.uid, m.gid)
-    return P.Rnode(c.srv._node(d.fd, name))
+    return _new_node(c, m, d, name)
 
 
 @_handler
 def t_link(c, m):
-    c.srv._rw()
-    d = c.dir(m.dirfid)
-    name = _name(m.name)
+    d, name = _parent(c, m)
     f = c.get(m.fid)
     if f.fmt == stat.S_IFDIR:
         raise _err(errno.EPERM)          # link(2): oldpath is a directory
@@ -435,15 +438,22 @@ def _xattr_path(c, f):
     return str(f.fd)
 
 
+def _xattr_reply(c, m, reply, value):
+    """``reply`` (Rgetxattr, Rlistxattr) of ``value`` for a buffer of
+    ``m.size`` bytes: size 0 asks for the length alone; a value that does
+    not fit is ERANGE - getxattr(2), listxattr(2)."""
+    if m.size == 0:
+        return reply(len(value), b"")
+    if len(value) > m.size or len(value) > c.msize - 64:
+        raise _err(errno.ERANGE)
+    return reply(len(value), value)
+
+
 @_handler
 def t_getxattr(c, m):
     f = c.get(m.fid)
     v = os.getxattr(_xattr_path(c, f), _xname(m.name))
-    if m.size == 0:
-        return P.Rgetxattr(len(v), b"")
-    if len(v) > m.size or len(v) > c.msize - 64:
-        raise _err(errno.ERANGE)
-    return P.Rgetxattr(len(v), v)
+    return _xattr_reply(c, m, P.Rgetxattr, v)
 
 
 @_handler
@@ -463,11 +473,7 @@ def t_listxattr(c, m):
     f = c.get(m.fid)
     names = os.listxattr(_xattr_path(c, f))
     raw = b"".join(os.fsencode(n) + b"\0" for n in names)
-    if m.size == 0:
-        return P.Rlistxattr(len(raw), b"")
-    if len(raw) > m.size or len(raw) > c.msize - 64:
-        raise _err(errno.ERANGE)
-    return P.Rlistxattr(len(raw), raw)
+    return _xattr_reply(c, m, P.Rlistxattr, raw)
 
 
 @_handler
@@ -501,10 +507,7 @@ def t_connect(c, m):
 
 @_handler
 def t_bind(c, m):
-    c.srv._rw()
-    d = c.dir(m.dirfid)
-    c.check_new(m.newfid)
-    name = _name(m.name)
+    d, name = _parent(c, m, newfid=True)
     if m.type not in _SOCK_TYPES:
         raise _err(errno.EINVAL)
     path = f"{d.fd}/".encode() + name

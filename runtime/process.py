@@ -275,14 +275,19 @@ def raise_hard_rlimits(rlimits):
     """
     for res, _soft, hard, field in rlimits:
         cur_soft, cur_hard = resource.getrlimit(res)
-        if not _above(hard, cur_hard):
-            continue
-        try:
-            resource.setrlimit(res, (cur_soft, hard))
-        except (OSError, ValueError) as e:
-            raise ProcessError(
-                f"{field}: setrlimit: {getattr(e, 'strerror', None) or e}",
-                stage="rlimits") from None
+        if _above(hard, cur_hard):
+            _setrlimit(res, cur_soft, hard, field)
+
+
+def _setrlimit(res, soft, hard, field):
+    """setrlimit(2) of ``res``; a failure is a ProcessError naming the
+    spec's ``field``."""
+    try:
+        resource.setrlimit(res, (soft, hard))
+    except (OSError, ValueError) as e:
+        raise ProcessError(
+            f"{field}: setrlimit: {getattr(e, 'strerror', None) or e}",
+            stage="rlimits") from None
 
 
 def _above(a, b):
@@ -447,12 +452,7 @@ def finish_and_exec(prep, sock, child_hook=None, exec_fn=None):
     """
     Stage.name = "rlimits"
     for res, soft, hard, field in prep.rlimits:
-        try:
-            resource.setrlimit(res, (soft, hard))
-        except (OSError, ValueError) as e:
-            raise ProcessError(
-                f"{field}: setrlimit: {getattr(e, 'strerror', None) or e}",
-                stage="rlimits") from None
+        _setrlimit(res, soft, hard, field)
     os.umask(0o022 if prep.umask is None else prep.umask)
     if prep.seccomp and not prep.nnp:
         Stage.name = "seccomp"

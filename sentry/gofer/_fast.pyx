@@ -24,38 +24,13 @@ from libc.string cimport memcpy, memset, strlen
 import os
 import socket as _socket
 
+from sentry.gofer._wire cimport (
+    iovec, msghdr, cmsghdr, mmsghdr, sendmmsg, CMSG_FIRSTHDR, CMSG_NXTHDR,
+    CMSG_DATA, CMSG_LEN, SOL_SOCKET, SCM_RIGHTS, MSG_CMSG_CLOEXEC, MSG_TRUNC,
+    MSG_CTRUNC, MSG_NOSIGNAL, HDR, ATTR, NAME_MAX, MAX_WALK, NOFID, put16,
+    put32, get16, get32, put_header, msg_init, send_record, recv_record)
+
 from sentry.gofer import proto as P
-
-cdef extern from "<sys/uio.h>" nogil:
-    struct iovec:
-        void *iov_base
-        size_t iov_len
-
-cdef extern from "<sys/socket.h>" nogil:
-    struct msghdr:
-        void *msg_name
-        unsigned int msg_namelen
-        iovec *msg_iov
-        size_t msg_iovlen
-        void *msg_control
-        size_t msg_controllen
-        int msg_flags
-    struct cmsghdr:
-        size_t cmsg_len
-        int cmsg_level
-        int cmsg_type
-    ssize_t send(int fd, const void *buf, size_t n, int flags)
-    ssize_t recvmsg(int fd, msghdr *msg, int flags)
-    cmsghdr *CMSG_FIRSTHDR(msghdr *m)
-    cmsghdr *CMSG_NXTHDR(msghdr *m, cmsghdr *c)
-    unsigned char *CMSG_DATA(cmsghdr *c)
-    size_t CMSG_LEN(size_t n)
-    int SOL_SOCKET, SCM_RIGHTS, MSG_CMSG_CLOEXEC, MSG_TRUNC, MSG_CTRUNC
-    int MSG_NOSIGNAL
-    struct mmsghdr:
-        msghdr msg_hdr
-        unsigned int msg_len
-    int sendmmsg(int fd, mmsghdr *v, unsigned int n, int flags)
 
 cdef extern from "<unistd.h>" nogil:
     int close(int fd)
@@ -65,7 +40,6 @@ cdef extern from "<fcntl.h>" nogil:
 
 # message ids and sizes - proto.py (checked at import below)
 cdef enum:
-    HDR = 7
     M_RERROR = 1
     M_ROK = 2
     M_TWALK = 7
@@ -78,10 +52,6 @@ cdef enum:
     M_RNODE = 17
     M_TUNLINK = 18
     M_TCLUNK = 31
-    ATTR = 100
-    NAME_MAX = 255
-    MAX_WALK = 256
-    NOFID = 0xFFFFFFFF
 
 assert P.Twalk.ID == M_TWALK and P.Rwalk.ID == M_RWALK
 assert P.Topen.ID == M_TOPEN and P.Ropen.ID == M_ROPEN
@@ -91,38 +61,13 @@ assert P.Tunlink.ID == M_TUNLINK and P.Tclunk.ID == M_TCLUNK
 assert P.Rerror.ID == M_RERROR and P.Rok.ID == M_ROK
 assert P._ATTR.size == ATTR == sizeof(GoferAttr)
 assert P.NAME_MAX == NAME_MAX and P.MAX_WALK == MAX_WALK
-
-
-cdef inline void put16(char *p, uint16_t v) noexcept nogil:
-    memcpy(p, &v, 2)
-
-
-cdef inline void put32(char *p, uint32_t v) noexcept nogil:
-    memcpy(p, &v, 4)
-
-
-cdef inline void put64(char *p, uint64_t v) noexcept nogil:
-    memcpy(p, &v, 8)
-
-
-cdef inline uint16_t get16(const char *p) noexcept nogil:
-    cdef uint16_t v
-    memcpy(&v, p, 2)
-    return v
-
-
-cdef inline uint32_t get32(const char *p) noexcept nogil:
-    cdef uint32_t v
-    memcpy(&v, p, 4)
-    return v
+assert P.HEADER.size == HDR
 
 
 cdef inline int header(GoferConn *g, char *p, uint32_t size,
                        uint8_t mid) noexcept nogil:
     g.tag = (g.tag + 1) & 0x7FFF
-    put32(p, size)
-    p[4] = <char>mid
-    put16(p + 5, g.tag)
+    put_header(p, size, mid, g.tag)
     return g.tag
 
 
@@ -215,19 +160,8 @@ cdef int recv_reply(GoferConn *g, uint16_t tag, int *fd) noexcept nogil:
     cdef cmsghdr *c
     cdef ssize_t n
     cdef int got = -1
-    v.iov_base = g.inb
-    v.iov_len = GOFER_IN_BUF
-    m.msg_name = NULL
-    m.msg_namelen = 0
-    m.msg_iov = &v
-    m.msg_iovlen = 1
-    m.msg_control = ctl
-    m.msg_controllen = sizeof(ctl)
-    m.msg_flags = 0
-    while True:
-        n = recvmsg(g.sock, &m, MSG_CMSG_CLOEXEC)
-        if n >= 0 or errno != EINTR:
-            break
+    msg_init(&m, &v, g.inb, GOFER_IN_BUF, ctl, sizeof(ctl))
+    n = recv_record(g.sock, &m, MSG_CMSG_CLOEXEC)
     c = CMSG_FIRSTHDR(&m) if n > 0 else NULL
     while c != NULL:
         if c.cmsg_level == SOL_SOCKET and c.cmsg_type == SCM_RIGHTS:
@@ -427,10 +361,7 @@ cdef int gofer_stat(GoferConn *g, const char *path, bint follow,
         return wlen
     if n == 0 or g.dead:
         return GOFER_SLOW if not g.dead else -EIO
-    while True:
-        r = send(g.sock, g.out, wlen, MSG_NOSIGNAL)
-        if r >= 0 or errno != EINTR:
-            break
+    r = send_record(g.sock, g.out, wlen)
     if r != wlen:
         return fail(g)
     mid = recv_reply(g, get16(g.out + 5), &fd)

@@ -23,34 +23,13 @@ from posix.stat cimport struct_stat, fstat, S_ISDIR, S_ISLNK, S_ISREG
 
 import os
 
+from sentry.gofer._wire cimport (
+    iovec, msghdr, cmsghdr, sendmsg, CMSG_FIRSTHDR, CMSG_DATA, CMSG_LEN,
+    CMSG_SPACE, SOL_SOCKET, SCM_RIGHTS, MSG_TRUNC, MSG_CTRUNC, MSG_NOSIGNAL,
+    HDR, ATTR, NAME_MAX, MAX_WALK, NOFID, put16, put32, put64, get16, get32,
+    put_header, msg_init, send_record, recv_record)
+
 from sentry.gofer import proto as P
-
-cdef extern from "<sys/uio.h>" nogil:
-    struct iovec:
-        void *iov_base
-        size_t iov_len
-
-cdef extern from "<sys/socket.h>" nogil:
-    struct msghdr:
-        void *msg_name
-        unsigned int msg_namelen
-        iovec *msg_iov
-        size_t msg_iovlen
-        void *msg_control
-        size_t msg_controllen
-        int msg_flags
-    struct cmsghdr:
-        size_t cmsg_len
-        int cmsg_level
-        int cmsg_type
-    ssize_t send(int fd, const void *buf, size_t n, int flags)
-    ssize_t sendmsg(int fd, const msghdr *msg, int flags)
-    ssize_t recvmsg(int fd, msghdr *msg, int flags)
-    cmsghdr *CMSG_FIRSTHDR(msghdr *m)
-    unsigned char *CMSG_DATA(cmsghdr *c)
-    size_t CMSG_LEN(size_t n)
-    size_t CMSG_SPACE(size_t n)
-    int SOL_SOCKET, SCM_RIGHTS, MSG_TRUNC, MSG_CTRUNC, MSG_NOSIGNAL
 
 cdef extern from "<unistd.h>" nogil:
     int close(int fd)
@@ -62,13 +41,8 @@ cdef extern from "<fcntl.h>" nogil:
     int O_RDWR, O_TRUNC
 
 cdef enum:
-    HDR = 7
-    ATTR = 100
-    NAME_MAX = 255
-    MAX_WALK = 256
     PATH_MAX = 4096
     OUT = HDR + 6 + MAX_WALK * ATTR + 2 + PATH_MAX
-    NOFID = 0xFFFFFFFF
 
 cdef int M_TWALK = P.Twalk.ID, M_RWALK = P.Rwalk.ID
 cdef int M_TOPEN = P.Topen.ID, M_ROPEN = P.Ropen.ID
@@ -98,30 +72,6 @@ cdef class Fid:
         if self.dir_fd >= 0:
             os.close(self.dir_fd)
             self.dir_fd = -1
-
-
-cdef inline void put16(char *p, uint16_t v) noexcept nogil:
-    memcpy(p, &v, 2)
-
-
-cdef inline void put32(char *p, uint32_t v) noexcept nogil:
-    memcpy(p, &v, 4)
-
-
-cdef inline void put64(char *p, uint64_t v) noexcept nogil:
-    memcpy(p, &v, 8)
-
-
-cdef inline uint16_t get16(const char *p) noexcept nogil:
-    cdef uint16_t v
-    memcpy(&v, p, 2)
-    return v
-
-
-cdef inline uint32_t get32(const char *p) noexcept nogil:
-    cdef uint32_t v
-    memcpy(&v, p, 4)
-    return v
 
 
 cdef void put_attr(char *p, struct_stat *st) noexcept nogil:
@@ -173,25 +123,12 @@ cdef class _Loop:
         cdef char ctl[64]
         cdef cmsghdr *c
         cdef ssize_t r
-        put32(self.out, size)
-        self.out[4] = <char>mid
-        put16(self.out + 5, tag)
+        put_header(self.out, size, mid, tag)
         with nogil:
             if fd < 0:
-                while True:
-                    r = send(self.sock, self.out, size, MSG_NOSIGNAL)
-                    if r >= 0 or errno != EINTR:
-                        break
+                r = send_record(self.sock, self.out, size)
             else:
-                v.iov_base = self.out
-                v.iov_len = size
-                m.msg_name = NULL
-                m.msg_namelen = 0
-                m.msg_iov = &v
-                m.msg_iovlen = 1
-                m.msg_control = ctl
-                m.msg_controllen = CMSG_SPACE(sizeof(int))
-                m.msg_flags = 0
+                msg_init(&m, &v, self.out, size, ctl, CMSG_SPACE(sizeof(int)))
                 c = CMSG_FIRSTHDR(&m)
                 c.cmsg_level = SOL_SOCKET
                 c.cmsg_type = SCM_RIGHTS
@@ -393,20 +330,9 @@ cdef class _Loop:
         cdef object view = memoryview(self.inbuf)
         cdef object conn = self.conn
         while True:
-            v.iov_base = self.inb
-            v.iov_len = P.MAX_MSIZE + 1
-            m.msg_name = NULL
-            m.msg_namelen = 0
-            m.msg_iov = &v
-            m.msg_iovlen = 1
-            m.msg_control = NULL
-            m.msg_controllen = 0
-            m.msg_flags = 0
+            msg_init(&m, &v, self.inb, P.MAX_MSIZE + 1, NULL, 0)
             with nogil:
-                while True:
-                    n = recvmsg(self.sock, &m, 0)
-                    if n >= 0 or errno != EINTR:
-                        break
+                n = recv_record(self.sock, &m, 0)
             if n < 0:
                 raise OSError(errno, os.strerror(errno))
             if n == 0 and not m.msg_flags:

@@ -22,9 +22,8 @@ import pytest
 from sentry import _seccomp as sc
 from sentry import filter as sfilter
 from sentry import syscalls
-
-libc = ctypes.CDLL(None, use_errno=True)
-libc.syscall.restype = ctypes.c_long
+from tests.childlib import (assert_ok, child_result, fork_child, in_child,
+                            libc, raw)
 
 SIGCHLD = 17
 AT_FDCWD = -100 & 0xFFFFFFFFFFFFFFFF
@@ -33,52 +32,6 @@ AT_FDCWD = -100 & 0xFFFFFFFFFFFFFFFF
 NOTIF_RECV = 0xC0502100
 NOTIF_SEND = 0xC0182101
 AUDIT_ARCH_X86_64 = 0xC000003E
-
-
-def raw(nr, *args):
-    """syscall(nr, *args) -> (result, errno)."""
-    ctypes.set_errno(0)
-    res = libc.syscall(ctypes.c_long(nr),
-                       *[ctypes.c_ulong(a & 0xFFFFFFFFFFFFFFFF) for a in args])
-    return res, (ctypes.get_errno() if res == -1 else 0)
-
-
-def in_child(body):
-    """Run ``body()`` in a forked child; return (wait status, message).
-
-    ``body`` returns None on success or a message saying what went wrong;
-    the child exits 0, 1 (message) or 2 (exception).
-    """
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        code = 2
-        try:
-            os.close(r)
-            msg = body()
-            code = 0 if msg is None else 1
-            if msg:
-                os.write(w, str(msg).encode())
-        except BaseException as e:  # report anything, never return
-            try:
-                os.write(w, f"{type(e).__name__}: {e}".encode())
-            except BaseException:
-                pass
-        finally:
-            os._exit(code)
-    os.close(w)
-    try:
-        with os.fdopen(r, "rb") as f:
-            out = f.read().decode(errors="replace")
-    finally:
-        _, status = os.waitpid(pid, 0)
-    return status, out
-
-
-def assert_ok(result):
-    status, out = result
-    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, \
-        (status, out)
 
 
 def assert_sigsys(result):
@@ -344,27 +297,19 @@ def test_notify_listener_receives_a_trap():
     parent_sock, child_sock = socket.socketpair()
     parent_sock.settimeout(10)
     bpf = sfilter.build_sentry_filter("seccomp")
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        code = 2
+
+    def body():
+        parent_sock.close()
+        fd = sc.install_bpf(bpf, sc.FLAG_NEW_LISTENER, nnp=True)
+        socket.send_fds(child_sock, [b"L"], [fd])
+        os.close(fd)
         try:
-            os.close(r)
-            parent_sock.close()
-            fd = sc.install_bpf(bpf, sc.FLAG_NEW_LISTENER, nnp=True)
-            socket.send_fds(child_sock, [b"L"], [fd])
-            os.close(fd)
-            try:
-                os.open("/pyrunsc-notify-test", os.O_RDONLY)
-                os.write(w, b"open succeeded")
-                code = 1
-            except OSError as e:
-                code = 0 if e.errno == errno.ELOOP else 1
-                if code:
-                    os.write(w, str(e).encode())
-        finally:
-            os._exit(code)
-    os.close(w)
+            os.open("/pyrunsc-notify-test", os.O_RDONLY)
+            return "open succeeded"
+        except OSError as e:
+            return None if e.errno == errno.ELOOP else str(e)
+
+    pid, r = fork_child(body)
     child_sock.close()
     listener = -1
     try:
@@ -388,10 +333,8 @@ def test_notify_listener_receives_a_trap():
         if listener >= 0:
             os.close(listener)
         parent_sock.close()
-        with os.fdopen(r, "rb") as f:
-            out = f.read().decode()
-        _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, out
+        result = child_result(pid, r)
+    assert_ok(result)
 
 
 class UserRegs(ctypes.Structure):

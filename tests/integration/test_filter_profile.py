@@ -1,7 +1,6 @@
 """The spec's seccomp profile (runtime/seccomp_profile.py) in a real kernel,
 alone and stacked under the sentry filter.
 """
-import ctypes
 import errno
 import os
 import signal
@@ -10,9 +9,7 @@ from runtime.seccomp_profile import build_profile
 from sentry import _seccomp as sc
 from sentry import filter as sfilter
 from sentry import syscalls
-
-libc = ctypes.CDLL(None, use_errno=True)
-libc.syscall.restype = ctypes.c_long
+from tests.childlib import assert_ok, in_child, raw
 
 # What the Python child itself needs after the install.
 RUNTIME = ["read", "write", "close", "exit", "exit_group", "brk", "mmap",
@@ -23,46 +20,6 @@ RUNTIME = ["read", "write", "close", "exit", "exit_group", "brk", "mmap",
 
 def nr(name):
     return syscalls.lookup(name).nr
-
-
-def raw(number, *args):
-    ctypes.set_errno(0)
-    res = libc.syscall(ctypes.c_long(number),
-                       *[ctypes.c_ulong(a & 0xFFFFFFFFFFFFFFFF) for a in args])
-    return res, (ctypes.get_errno() if res == -1 else 0)
-
-
-def in_child(body):
-    """Run ``body()`` in a forked child: (wait status, message)."""
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        code = 2
-        try:
-            os.close(r)
-            msg = body()
-            code = 0 if msg is None else 1
-            if msg:
-                os.write(w, str(msg).encode())
-        except BaseException as e:  # report anything, never return
-            try:
-                os.write(w, f"{type(e).__name__}: {e}".encode())
-            except BaseException:
-                pass
-        finally:
-            os._exit(code)
-    os.close(w)
-    try:
-        with os.fdopen(r, "rb") as f:
-            out = f.read().decode(errors="replace")
-    finally:
-        _, status = os.waitpid(pid, 0)
-    return status, out
-
-
-def assert_ok(result):
-    status, out = result
-    assert os.waitstatus_to_exitcode(status) == 0, (status, out)
 
 
 def profile():

@@ -9,38 +9,23 @@ import pytest
 
 from runtime import gofer_policy
 from sentry import _sys
+from tests.childlib import child_result, fork_child
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
 
 
 def in_child(fn):
     """Run ``fn`` in a forked child after ``Plan().apply()``; return what
-    it wrote to the pipe (one line per check)."""
+    it returned (one line per check)."""
     plan = gofer_policy.Plan()
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        code = 0
-        try:
-            os.close(r)
-            plan.apply()
-            os.write(w, fn().encode())
-        except BaseException as e:
-            os.write(w, f"child failed: {e!r}".encode())
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(w)
-    out = b""
-    while True:
-        chunk = os.read(r, 4096)
-        if not chunk:
-            break
-        out += chunk
-    os.close(r)
-    _, status = os.waitpid(pid, 0)
+
+    def body():
+        plan.apply()
+        return fn()
+
+    status, out = child_result(*fork_child(body, output=True))
     assert os.waitstatus_to_exitcode(status) == 0, out
-    return out.decode()
+    return out
 
 
 def errno_name(fn):

@@ -89,6 +89,14 @@ def test_plan_rlimits():
         process.plan_rlimits([{"type": "getpid", "soft": 1, "hard": 1}])
 
 
+def test_failed_setrlimit_names_the_field():
+    # soft above hard: refused before anything changes - setrlimit(2)
+    with pytest.raises(ProcessError) as e:
+        process._setrlimit(resource.RLIMIT_NOFILE, 8, 4, "process.rlimits[2]")
+    assert str(e.value).startswith("process.rlimits[2]: setrlimit: ")
+    assert e.value.stage == "rlimits"
+
+
 @pytest.mark.parametrize("key,needs", [
     ("kernel.shmmax", "ipc"), ("kernel.msgmnb", "ipc"), ("kernel.sem", "ipc"),
     ("fs.mqueue.queues_max", "ipc"), ("net.ipv4.ip_forward", "network"),
