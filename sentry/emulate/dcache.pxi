@@ -52,7 +52,7 @@ ctypedef struct DCache:
     int procfd              # our /proc/self/fd
     int rlen                # the gofer root's name: "" when it is "/"
     char root[DC_KEY]
-    uint64_t hits, misses, stale
+    uint64_t hits, misses, stale   # misses: walks the gofer made
     uint64_t slow           # paths resolved by Python (dc_canonical could not)
     int mask                # direct-mapped: slots - 1, a power of two
     DEntry *e
@@ -139,7 +139,6 @@ cdef int dc_get(DCache *d, const char *p, int n) noexcept nogil:
     h = dc_hash(p, n)
     e = &d.e[h & d.mask]
     if e.fd < 0 or e.hash != h or e.len != n or memcmp(e.key, p, n) != 0:
-        d.misses += 1
         return -1
     if not dc_current(d, e):
         d.stale += 1
@@ -203,6 +202,7 @@ cdef int dc_dir(Call *c, const char *p, int n) noexcept nogil:
     fd = dc_get(d, dir, n)
     if fd >= 0:
         return fd
+    d.misses += 1
     fd = gofer_open(<GoferConn *>c.fs.gofer, dir, O_PATH | O_DIRECTORY, 0,
                     0xFFFFFFFF, 0xFFFFFFFF)
     if fd < 0:
@@ -236,7 +236,7 @@ cdef int dc_may_search(Call *c, const char *p, int k) noexcept nogil:
         if syscall(SYS_faccessat2, fd, b"", 1, AT_EMPTY_PATH | AT_EACCESS) < 0:
             return -errno       # X_OK
         i += 1
-        while p[i] != b'/':
+        while p[i] != 0 and p[i] != b'/':
             i += 1
     return 0
 
@@ -262,6 +262,14 @@ cdef int dc_lookup(Call *c, const char *p, uint64_t look) noexcept nogil:
         if pfd < 0:
             return dc_dir_error(pfd)
         fd = fcntl(pfd, F_DUPFD_CLOEXEC, 3)
+        return fd if fd >= 0 else DC_SKIP
+    fd = dc_get(<DCache *>c.fs.dcache, p, n)
+    if fd >= 0:
+        # a cached directory itself: search permission on all above it
+        k = dc_may_search(c, p, n + 1)
+        if k < 0:
+            return k
+        fd = fcntl(fd, F_DUPFD_CLOEXEC, 3)
         return fd if fd >= 0 else DC_SKIP
     k = dc_split(p, n)
     fd = dc_may_search(c, p, k)
