@@ -60,6 +60,23 @@ class Boot:
         self.platform = None
         self.server = None
         self.done = threading.Event()
+        self.spare_gofer = None     # runtime.gofer_proc.Spare, until used
+
+    def fork_spare_gofer(self):
+        """Fork the first container's gofer now, while boot has no thread
+        (see runtime/gofer_proc.py); not with --directfs or no platform."""
+        if self.config.directfs or self.config.platform == "none":
+            return
+        from runtime import gofer_proc
+        self.spare_gofer = gofer_proc.fork_spare(self.config)
+        self.reaper.watch(self.spare_gofer.pid)
+
+    def discard_spare_gofer(self):
+        spare, self.spare_gofer = self.spare_gofer, None
+        if spare is not None:
+            spare.discard()
+            for sock in spare.socks:
+                sock.close()
 
     # -- set-up -----------------------------------------------------------
     def start_platform(self):
@@ -208,8 +225,13 @@ class Boot:
         if self.platform is None or self.config.directfs:
             return
         from runtime import gofer_proc
+        spare, self.spare_gofer = self.spare_gofer, None
+        if spare is not None and self.reaper.status(spare.pid) is not None:
+            self.reaper.forget(spare.pid)       # it died unused
+            spare.discard()
+            spare = None
         c.gofer = gofer_proc.start(self.config, c.bundle, c.spec,
-                                   self._state_dir(c))
+                                   self._state_dir(c), spare=spare)
         self.reaper.watch(c.gofer.pid,
                           lambda s, c=c: self._gofer_exited(c, s))
 
@@ -506,6 +528,7 @@ def main(config, cid, bundle, sync_fd, console_fd=None):
     cli = socket.socket(fileno=sync_fd)
     cdir = os.path.join(config.root, cid)
     boot = Boot(config, cid)
+    boot.fork_spare_gofer()
     boot.start_platform()
     try:
         try:
@@ -541,6 +564,7 @@ def main(config, cid, bundle, sync_fd, console_fd=None):
         return 1
     finally:
         cli.close()
+        boot.discard_spare_gofer()
     log.debug("cid=%s created, init pid %d", cid, c.pid)
     boot.done.wait()
     boot.server.close()
