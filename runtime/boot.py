@@ -133,6 +133,7 @@ class Boot:
                                    console_fd=console_fd,
                                    child_hook=self._child_hook(),
                                    netns_path=netns)
+        self._preload_view_modules()
         while True:
             msg = c.handle.recv()
             if msg is None:
@@ -166,6 +167,14 @@ class Boot:
                                           stage=msg.get("stage"))
             else:
                 raise errors.ControlError(f"unexpected init message {t!r}")
+
+    def _preload_view_modules(self):
+        """Import what ``start`` needs for the container's view now, while
+        the container's init sets itself up: boot waits for it anyway
+        (~15 ms of imports off the start path)."""
+        if self.platform is not None:
+            from runtime import gofer  # noqa: F401 - bind_mounts
+            from sentry.fs import mounts  # noqa: F401
 
     def _init_exited(self, c, status):
         log.debug("cid=%s init %d exited: %s", c.id, c.pid, exit_code(status))

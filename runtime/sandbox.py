@@ -88,6 +88,9 @@ class Sandbox:
             theirs.close()
         sb = cls(cid, pid, procs.start_time(pid), os.path.join(cdir, SOCKET))
         sb._child = True
+        # Needed by delete (Container._cleanup_host): imported while boot
+        # starts up on the other CPU rather than on the delete path.
+        from runtime import cgroups  # noqa: F401
         try:
             init_pid = sb._drive_create(ours, on_hooks)
             return sb, init_pid, ours
