@@ -33,9 +33,15 @@ the app child with ``sentry._seccomp.install_bpf`` /
 """
 
 import errno
-import hashlib
 import os
 import sys
+
+try:
+    # CPython's built-in SHA-256: hashlib would load OpenSSL first, 5-10 ms
+    # of every boot's start-up for the cache key below.
+    from _sha256 import sha256
+except ImportError:
+    from hashlib import sha256
 
 from sentry import _seccomp
 from sentry import syscalls
@@ -111,7 +117,7 @@ _CACHE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
 
 
 def _disk_cached(platform, build):
-    h = hashlib.sha256()
+    h = sha256()
     for mod in (syscalls, sys.modules[__name__]):
         with open(mod.__file__, "rb") as f:
             h.update(f.read())
