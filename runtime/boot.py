@@ -9,7 +9,6 @@ Boot is a child subreaper, so every container process it spawns is its
 child; the reaper (or the ptrace platform's loop) is its only waitpid
 caller.
 """
-import ctypes
 import logging
 import os
 import signal
@@ -19,12 +18,10 @@ import threading
 from runtime import control, errors, netutil, procs, status as st
 from runtime import spec as specmod
 from runtime.reaper import Reaper, exit_code
+from sentry import _sys
 from sentry.fs import devfs
 
 log = logging.getLogger(__name__)
-
-PR_SET_CHILD_SUBREAPER = 36
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 class _Container:
@@ -531,8 +528,7 @@ def _quiet_stdio():
 
 def main(config, cid, bundle, sync_fd, console_fd=None):
     """``pyrunsc boot``: create container ``cid`` and serve until destroyed."""
-    if _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+    _sys.set_child_subreaper()
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     cli = socket.socket(fileno=sync_fd)
     cdir = os.path.join(config.root, cid)

@@ -23,10 +23,10 @@ def close_fds_except(keep):
 
 
 def set_comm(name):
-    """This thread's name in /proc (``ps``, ``top``): ``name`` (bytes)."""
-    import ctypes
-    PR_SET_NAME = 15
-    ctypes.CDLL(None).prctl(PR_SET_NAME, ctypes.c_char_p(name), 0, 0, 0)
+    """This thread's name in /proc (``ps``, ``top``): ``name`` (bytes, at
+    most 15).  prctl(PR_SET_NAME) without ctypes (~5 ms to import)."""
+    with open("/proc/thread-self/comm", "wb") as f:
+        f.write(name)
 
 
 def ns_inode(pid, ns="pid"):
