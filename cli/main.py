@@ -205,11 +205,12 @@ def cli(ctx, root, debug, debug_log, log, log_format, log_level, platform,
                    process=sub if sub in INTERNAL else "cli",
                    log_level=log_level)
     logger.debug("pyrunsc %s: argv %s", sub, sys.argv)
-    # A boot forked by this command logs as "boot", not into --log.
+    # A boot forked by this command logs as "boot", not into --log; its
+    # gofer as "gofer", into --log as well (as an exec'd `gofer` would).
     from runtime import sandbox
-    sandbox.boot_logging = lambda cfg: logsetup.setup(
-        cfg.replace(log=None), command=sub, process="boot",
-        log_level=log_level)
+    sandbox.boot_logging = lambda cfg, process="boot": logsetup.setup(
+        cfg.replace(log=None) if process == "boot" else cfg, command=sub,
+        process=process, log_level=log_level)
 
 
 def _report(exc, debug):

@@ -1,11 +1,25 @@
 """The gofer of one container, seen from boot: start, stop, `--overlay`.
 
-Boot starts one ``pyrunsc gofer`` per container (a fresh ``exec`` of the
-CLI: boot is multithreaded by then) with two SOCK_SEQPACKET connections,
+Boot starts one gofer per container with two SOCK_SEQPACKET connections,
 one for the sentry's nogil fast path and one for its Python client
 (``sentry.fs.mounts.new_view``).  Boot waits for it through its reaper; if
 it dies while the container runs, boot kills the container ("gofer socket
 disconnected, killing container", as gVisor does).
+
+The first container's gofer is a *spare* (``fork_spare``): boot forks it
+first thing, while boot is still single-threaded, so it costs no
+interpreter start and no imports (an exec of ``python3 -m cli gofer``
+costs ~0.1-0.2 s here).  The spare closes every fd but its two sockets and
+a control socket, then waits on it for one message naming its container
+(bundle and spec path, sent by ``start`` once the container's init is
+created); EOF means "not needed" and it exits.  (N.B. a message, not EOF,
+starts it: the container's init holds a copy of boot's end until it
+execs.)  From there it is the same ``runtime.gofer.main``
+as the exec'd gofer: its own mount namespace, pivot_root, capabilities and
+seccomp filter (the trust model of sentry/gofer/README.md is unchanged;
+what it inherits from boot is memory of a process that has not yet seen
+the container).  Later containers of a pod get a fresh ``exec`` of
+``pyrunsc gofer``: boot is multithreaded by then and must not fork Python.
 
 ``--overlay``: the rootfs becomes copy-on-write.  Boot mounts a tmpfs at
 ``<state dir>/overlay`` holding ``upper`` and ``work`` and a kernel
@@ -27,7 +41,7 @@ import socket
 import subprocess
 import sys
 
-from runtime import errors, meta
+from runtime import control, errors, meta, procs
 from runtime import mounts as rmounts
 from sentry import _sys
 
@@ -39,32 +53,124 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class Gofer:
-    """A running gofer: ``proc`` (Popen, reaped by boot's reaper) and the
-    sentry's ends of its connections ``socks = (fast, slow)``."""
+    """A running gofer: its ``pid`` (reaped by boot's reaper) and the
+    sentry's ends of its connections ``socks = (fast, slow)``; ``proc`` is
+    the Popen of an exec'd one (kept so that Popen never reaps it)."""
 
-    def __init__(self, proc, socks):
+    def __init__(self, pid, socks, proc=None):
+        self.pid = pid
         self.proc = proc
         self.socks = socks
         self.stopping = False
 
-    @property
-    def pid(self):
-        return self.proc.pid
-
     def kill(self):
         try:
-            os.kill(self.proc.pid, signal.SIGKILL)
+            os.kill(self.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
 
 
-def start(config, bundle, spec, state_dir):
+def _socketpairs():
+    return [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            for _ in range(2)]
+
+
+class Spare:
+    """A gofer forked by ``fork_spare``, waiting for its container."""
+
+    def __init__(self, pid, ctl, socks):
+        self.pid = pid
+        self.ctl = ctl              # boot's end of its control socket
+        self.socks = socks
+
+    def use(self, bundle, spec_path):
+        """Send the spare its container; returns the ``Gofer``.  Raises
+        OSError if the spare is gone."""
+        try:
+            control.send_msg(self.ctl, {"bundle": bundle,
+                                        "spec": spec_path})
+        finally:
+            self.discard()
+        return Gofer(self.pid, self.socks)
+
+    def discard(self):
+        """Close the control socket: an unused spare exits on EOF."""
+        self.ctl.close()
+
+
+def fork_spare(config):
+    """Fork a spare gofer from this process, which must be single-threaded
+    (boot, before it starts its platform).  The caller reaps ``.pid``."""
+    pairs = _socketpairs()
+    theirs = [b.fileno() for _, b in pairs]
+    ctl, ctl_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    pid = os.fork()
+    if pid == 0:
+        _spare_main(config, ctl_theirs, theirs)     # never returns
+    ctl_theirs.close()
+    for _, b in pairs:
+        b.close()
+    return Spare(pid, ctl, (pairs[0][0], pairs[1][0]))
+
+
+# The forked spare's inherited log handlers: their fds are closed, so they
+# are kept referenced and never closed (closing one could close a reused fd).
+_inherited_handlers = []
+
+
+def _spare_main(config, ctl, sock_fds):
+    """The spare gofer process: wait for the container, then serve it."""
+    code = 1
+    try:
+        # N.B. not the app's stdio: an engine's shim that captures the
+        # runtime's output (containerd with a terminal) waits for EOF on it.
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        procs.close_fds_except({0, 1, 2, ctl.fileno(), *sock_fds})
+        root = logging.getLogger()
+        _inherited_handlers.extend(root.handlers)
+        root.handlers.clear()
+        procs.set_comm(b"pyrunsc-gofer")
+        os.chdir("/")
+        from runtime import gofer       # while boot creates the container
+        params, _ = control.recv_msg(ctl)
+        ctl.close()
+        if params is None:
+            code = 0                     # not needed
+            return
+        from runtime import sandbox
+        if sandbox.boot_logging is not None:
+            sandbox.boot_logging(config, "gofer")
+        code = gofer.main(params["bundle"], list(sock_fds),
+                          spec_path=params["spec"])
+    except BaseException as e:
+        try:
+            log.error("gofer: %s", e,
+                      exc_info=not isinstance(e, errors.SandboxError))
+        except BaseException:
+            pass
+    finally:
+        try:
+            logging.shutdown()
+        finally:
+            os._exit(code if isinstance(code, int) else 1)
+
+
+def start(config, bundle, spec, state_dir, spare=None):
     """Start the gofer of the container of ``bundle`` (whose effective spec
-    is ``spec``, written to ``<state_dir>/gofer-spec.json`` for it)."""
+    is ``spec``, written to ``<state_dir>/gofer-spec.json`` for it): the
+    ``spare`` if given and still there, else an exec of ``pyrunsc gofer``."""
     spec_path = os.path.join(state_dir, GOFER_SPEC)
     meta.write_json_atomic(spec_path, spec)
-    pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-             for _ in range(2)]
+    if spare is not None:
+        try:
+            return spare.use(bundle, spec_path)
+        except OSError as e:
+            log.debug("spare gofer %d gone (%s): exec'ing one", spare.pid, e)
+            for sock in spare.socks:
+                sock.close()
+    pairs = _socketpairs()
     theirs = [b.fileno() for _, b in pairs]
     argv = [sys.executable, "-m", "cli"]
     if getattr(config, "debug", False):
@@ -78,8 +184,7 @@ def start(config, bundle, spec, state_dir):
     env["PYTHONPATH"] = REPO + (os.pathsep + env["PYTHONPATH"]
                                 if env.get("PYTHONPATH") else "")
     try:
-        # N.B. not the app's stdio: an engine's shim that captures the
-        # runtime's output (containerd with a terminal) waits for EOF on it.
+        # N.B. not the app's stdio (see _spare_main).
         proc = subprocess.Popen(argv, pass_fds=theirs, cwd="/", env=env,
                                 stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL,
@@ -92,7 +197,7 @@ def start(config, bundle, spec, state_dir):
         raise errors.GoferError(f"starting the gofer: {e}") from None
     for _, b in pairs:
         b.close()
-    return Gofer(proc, (pairs[0][0], pairs[1][0]))
+    return Gofer(proc.pid, (pairs[0][0], pairs[1][0]), proc)
 
 
 def private_mounts():

@@ -20,7 +20,8 @@ CREATE_TIMEOUT = 120
 
 
 # Set by the CLI: configures logging in a freshly forked boot process
-# (``fn(config)``); the CLI's own handlers do not survive the fork.
+# (``fn(config)``) or a gofer forked from boot (``fn(config, "gofer")``);
+# the parent's handlers do not survive the fork.
 boot_logging = None
 
 
@@ -38,18 +39,11 @@ def _fork_boot(config, cid, bundle, sync_fd, console_fd, parent_fd):
     code = 1
     try:
         os.setsid()
-        keep = sorted({0, 1, 2, sync_fd} | ({console_fd} if console_fd
-                                              is not None else set()))
-        prev = -1
-        for fd in keep + [65536]:
-            # N.B. closerange(n, n) closes every fd on CPython 3.11 (it
-            # becomes close_range(n, n - 1), an unsigned wrap).
-            if fd > prev + 1:
-                os.closerange(prev + 1, fd)
-            prev = fd
+        procs.close_fds_except({0, 1, 2, sync_fd} | (
+            {console_fd} if console_fd is not None else set()))
         for h in logging.root.handlers[:]:
             logging.root.removeHandler(h)
-        _set_comm(b"pyrunsc-boot")
+        procs.set_comm(b"pyrunsc-boot")
         if boot_logging is not None:
             boot_logging(config)
         from runtime import boot
@@ -61,12 +55,6 @@ def _fork_boot(config, cid, bundle, sync_fd, console_fd, parent_fd):
             pass
     finally:
         os._exit(code if isinstance(code, int) else 1)
-
-
-def _set_comm(name):
-    import ctypes
-    PR_SET_NAME = 15
-    ctypes.CDLL(None).prctl(PR_SET_NAME, ctypes.c_char_p(name), 0, 0, 0)
 
 
 class Sandbox:
@@ -100,6 +88,9 @@ class Sandbox:
             theirs.close()
         sb = cls(cid, pid, procs.start_time(pid), os.path.join(cdir, SOCKET))
         sb._child = True
+        # Needed by delete (Container._cleanup_host): imported while boot
+        # starts up on the other CPU rather than on the delete path.
+        from runtime import cgroups  # noqa: F401
         try:
             init_pid = sb._drive_create(ours, on_hooks)
             return sb, init_pid, ours

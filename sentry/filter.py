@@ -12,6 +12,20 @@ Owns the translation table class → seccomp action:
   (``nr | 0x40000000``, same AUDIT_ARCH_X86_64) to the same BADARCH action
   with an explicit ``nr >= 0x40000000`` check in every x86-64 filter.
 
+The filter is a binary tree over the syscall number (libseccomp's
+``SCMP_FLTATR_CTL_OPTIMIZE`` = 2, libseccomp >= 2.5.0), not libseccomp's
+default linear chain.  What that buys, measured on this host (2026-11-30,
+a C loop under the filter, ns per call, median of 41 batches): an
+argument-dependent call (``sendto(-1, NULL, 0, ...)``) 304 → 208 ns
+(native 145, an allow-all filter 172).  A call allowed whatever its
+arguments (getpid, read, write, mmap...) never runs the BPF at all: the
+kernel's constant-action bitmap (Linux >= 5.11) answers it at filter
+install time, so its cost is the same under this filter, a one-instruction
+allow-all filter, linear or tree (getpid 155 ns vs native 127, x1.22 on
+this host: the price of having any seccomp filter, which no layout of ours
+can remove).  Keep every allowed syscall's rule free of argument checks
+where possible: that is what keeps it in the bitmap.
+
 The BPF is built once per platform per process (cold path) and installed in
 the app child with ``sentry._seccomp.install_bpf`` /
 ``install_bpf_nogil``: for the seccomp platform with
@@ -19,9 +33,15 @@ the app child with ``sentry._seccomp.install_bpf`` /
 """
 
 import errno
-import hashlib
 import os
 import sys
+
+try:
+    # CPython's built-in SHA-256: hashlib would load OpenSSL first, 5-10 ms
+    # of every boot's start-up for the cache key below.
+    from _sha256 import sha256
+except ImportError:
+    from hashlib import sha256
 
 from sentry import _seccomp
 from sentry import syscalls
@@ -34,6 +54,9 @@ TRACE_DATA = 0
 
 DEFAULT_ACTION = _seccomp.ERRNO(errno.ENOSYS)
 BADARCH_ACTION = _seccomp.KILL_PROCESS
+
+#: libseccomp's SCMP_FLTATR_CTL_OPTIMIZE: 2 = binary tree (>= 2.5.0).
+OPTIMIZE = 2
 
 _cache = {}
 
@@ -62,6 +85,8 @@ def sentry_filter(platform):
     trap_action(platform)
     f = _seccomp.Filter(DEFAULT_ACTION)
     f.set_attr("badarch", BADARCH_ACTION)
+    if _seccomp.version() >= (2, 5, 0):
+        f.set_attr("optimize", OPTIMIZE)
     for entry in syscalls.TABLE:
         rules = entry.rules or (syscalls.Rule(entry.cls, (), entry.errno),)
         for rule in rules:
@@ -92,7 +117,7 @@ _CACHE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
 
 
 def _disk_cached(platform, build):
-    h = hashlib.sha256()
+    h = sha256()
     for mod in (syscalls, sys.modules[__name__]):
         with open(mod.__file__, "rb") as f:
             h.update(f.read())

@@ -15,7 +15,8 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
 
 def _gofer_pids(runner):
     """Gofer processes of this runner's --root (its state dir is in their
-    command line)."""
+    command line): an exec'd ``pyrunsc gofer`` or one forked from boot
+    (named pyrunsc-gofer, with the creating CLI's command line)."""
     pids = []
     for d in os.listdir("/proc"):
         if not d.isdigit():
@@ -23,9 +24,12 @@ def _gofer_pids(runner):
         try:
             with open(f"/proc/{d}/cmdline", "rb") as f:
                 argv = f.read().split(b"\0")
+            with open(f"/proc/{d}/comm", "rb") as f:
+                comm = f.read().strip()
         except OSError:
             continue
-        if b"gofer" in argv and any(runner.root.encode() in a for a in argv):
+        if ((b"gofer" in argv or comm == b"pyrunsc-gofer")
+                and any(runner.root.encode() in a for a in argv)):
             pids.append(int(d))
     return pids
 
@@ -58,6 +62,36 @@ def test_one_gofer_per_container_and_none_with_directfs(
                "--bundle", b, cid2)
     assert _gofer_pids(pyrunsc) == []
     pyrunsc.ok("delete", "--force", cid2)
+
+
+def test_first_gofer_is_forked_from_boot_and_keeps_only_its_sockets(
+        pyrunsc, test_dir, busybox_rootfs):
+    """The first container's gofer is boot's spare (runtime/gofer_proc.py):
+    no interpreter start, and nothing of boot's fds but its connections."""
+    b = _bundle(test_dir, busybox_rootfs, ["sleep", "100"])
+    cid = pyrunsc.new_id("f")
+    pyrunsc.ok("run", "--detach", "--bundle", b, cid)
+    [pid] = _gofer_pids(pyrunsc)
+    with open(f"/proc/{pid}/comm") as f:
+        assert f.read() == "pyrunsc-gofer\n"
+    with open(f"/proc/{pid}/stat") as f:
+        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+    boot = json.loads(pyrunsc.ok("state", cid).stdout)
+    with open(os.path.join(pyrunsc.root, cid, "meta.json")) as f:
+        assert ppid == json.load(f)["sandbox"]["pid"]
+    targets = sorted(os.readlink(f"/proc/{pid}/fd/{fd}")
+                     for fd in os.listdir(f"/proc/{pid}/fd"))
+    sockets = [t for t in targets if t.startswith("socket:")]
+    others = [t for t in targets if not t.startswith("socket:")]
+    assert len(sockets) == 2, targets
+    # stdio on /dev/null, and what it opened itself (its root, /proc/self/fd
+    # of its own namespace): no log file, pipe or the app's stdio of boot
+    assert others.count("/dev/null") == 3, targets
+    assert not any(t.startswith(("pipe:", "/tmp", "/dev/pts"))
+                   for t in others), targets
+    assert boot["status"] == "running"
+    pyrunsc.ok("delete", "--force", cid)
+    assert _gofer_pids(pyrunsc) == []
 
 
 @pytest.mark.parametrize("platform", ["seccomp", "ptrace"])
