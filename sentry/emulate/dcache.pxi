@@ -173,7 +173,8 @@ cdef int dc_put(DCache *d, const char *p, int n, int fd) noexcept nogil:
 
 cdef bint dc_usable(Call *c, const char *p) noexcept nogil:
     """The cache may serve ``p``: a clean absolute path (no "//", no
-    trailing "/": canonical paths are clean)."""
+    trailing "/", no "." or ".." name: canonical paths are clean), so that
+    every name it looks up in a directory fd is a plain one."""
     cdef int i = 1
     if c.fs.dcache == NULL or p[0] != b'/':
         return False
@@ -181,7 +182,7 @@ cdef bint dc_usable(Call *c, const char *p) noexcept nogil:
         if p[i] == b'/' and (p[i - 1] == b'/' or p[i + 1] == 0):
             return False
         i += 1
-    return True
+    return not has_dots(p)
 
 
 cdef int dc_dir(Call *c, const char *p, int n) noexcept nogil:
