@@ -31,6 +31,7 @@ from sentry.includes.notify cimport *
 
 include "paths.pxi"
 include "creds.pxi"
+include "ids.pxi"
 include "open.pxi"
 include "stat.pxi"
 include "access.pxi"
@@ -74,7 +75,7 @@ cdef void dispatch(Call *c) noexcept nogil:
         c.ret = sw              # the caller is gone; the answer is lost
         return
     TABLE[c.nr](c)
-    if sw:
+    if sw or c.caps_set:            # (ids.pxi may lower a root's caps)
         leave_creds(c)
 
 
@@ -93,6 +94,10 @@ cdef int fs_init(Fs *fs, int root_fd, int mode) noexcept nogil:
     fs.gofer = NULL
     fs.view = NULL
     fs.special = False
+    fs.uids.n = 0
+    fs.gids.n = 0
+    fs.overflow_uid = 65534
+    fs.overflow_gid = 65534
     snprintf(link, sizeof(link), "/proc/self/fd/%d", root_fd)
     n = readlink(link, fs.prefix, PATH_BUF - 1)
     if n < 0:

@@ -64,6 +64,12 @@ cdef void do_chown(Call *c, int dirfd, uint64_t addr, unsigned int uid,
     if fd < 0:
         ret(c, fd)
         return
+    # the app's ids are its user namespace's (ids.pxi)
+    r = ids_from_app(c.fs, &uid, &gid)
+    if r < 0:
+        close(fd)
+        ret(c, r)
+        return
     r = fchownat(fd, b"", uid, gid, AT_EMPTY_PATH)
     r = r if r == 0 else -errno
     close(fd)

@@ -12,7 +12,9 @@ host-side leak checks are the ``pyrunsc`` fixture's (tests/conftest.py).
 import array
 import os
 import resource
+import shutil
 import socket
+import subprocess
 import time
 
 import pytest
@@ -295,3 +297,178 @@ def test_mappings_without_user_namespace_fail(pyrunsc, bundle_factory):
     assert "linux.uidMappings: needs a user namespace" in res.stderr, res
     assert pyrunsc.list_ids() == []
 
+
+
+# -- ids through the sentry: stat, chown, permission checks ---------------
+#
+# The files live in a bind mount the test prepares on the host; the sentry
+# serves every call on them (gofer mode, or --directfs).  Owners show as
+# the container's ids, unmapped ones as the overflow id; chown takes the
+# container's ids; the container root's capabilities apply only to files
+# whose owner maps into its namespace (the kernel's rules, compared with
+# runc where it runs).
+
+OVERFLOW = 65534
+
+
+def _id_files(base):
+    """A host directory of files with known owners; returns its path."""
+    data = os.path.join(base, "ids")
+    os.mkdir(data)
+    files = {                       # name: (uid, gid, mode, content)
+        "mapped": (HOST_UID, HOST_GID, 0o644, "m"),
+        "unmapped": (0, 0, 0o644, "u"),
+        "user": (HOST_UID + 1000, HOST_GID + 1000, 0o600, "user"),
+        "secret": (0, 0, 0o600, "secret"),
+        "secretexe": (0, 0, 0o700, "#!/bin/sh\n"),
+        "chown_me": (HOST_UID, HOST_GID, 0o644, ""),
+        "rootowned_user": (0, HOST_GID + 1000, 0o640, "g"),
+    }
+    for name, (uid, gid, mode, text) in files.items():
+        p = os.path.join(data, name)
+        with open(p, "w") as f:
+            f.write(text)
+        os.chown(p, uid, gid)
+        os.chmod(p, mode)
+    for name, uid, gid, mode in (("rootdir", 0, 0, 0o755),
+                                 ("mydir", HOST_UID, HOST_GID, 0o755),
+                                 ("closed", HOST_UID + 1000, HOST_GID + 1000,
+                                  0o700)):
+        p = os.path.join(data, name)
+        os.mkdir(p)
+        os.chown(p, uid, gid)
+        os.chmod(p, mode)
+    with open(os.path.join(data, "closed", "in"), "w") as f:
+        f.write("in")
+    os.chown(os.path.join(data, "closed", "in"), HOST_UID + 1000,
+             HOST_GID + 1000)
+    return data
+
+
+# Docker's default set: CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER among them
+# (runc spec's three would leave root nothing to show about capabilities)
+DOCKER_CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER",
+               "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID",
+               "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+               "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"]
+
+
+def _bind(data, user=None):
+    """``data`` at /mnt; root with Docker's capabilities, or ``user``."""
+    def edit(spec):
+        spec["mounts"].append({"destination": "/mnt", "type": "bind",
+                               "source": data, "options": ["rbind", "rw"]})
+        if user is not None:
+            spec["process"]["user"] = {"uid": user, "gid": user}
+        else:
+            spec["process"]["capabilities"] = {
+                k: list(DOCKER_CAPS) for k in ("bounding", "effective",
+                                               "permitted")}
+    return edit
+
+
+# As the container's root.  Each line: what the kernel answers.
+_ROOT_SCRIPT = """
+cd /mnt
+stat -c %u:%g mapped unmapped user mydir rootdir
+ls -ln unmapped | awk '{print $3":"$4}'
+chown 1000:1000 chown_me && stat -c %u:%g chown_me
+chown 70000 chown_me 2>&1 | grep -q 'Invalid argument' && echo einval
+chown :70000 chown_me 2>&1 | grep -q 'Invalid argument' && echo einval
+chown -1:1000 chown_me 2>/dev/null; stat -c %u:%g chown_me
+chown 0 unmapped 2>/dev/null || echo chown-denied
+cat user; echo
+cat secret 2>/dev/null || echo read-denied
+which /mnt/secretexe >/dev/null || echo exec-denied
+cat closed/in; echo
+touch rootdir/x 2>/dev/null || echo create-denied
+touch mydir/x && stat -c %u:%g mydir/x
+mkdir mydir/d && stat -c %u:%g mydir/d
+"""
+_ROOT_WANT = [
+    "0:0", f"{OVERFLOW}:{OVERFLOW}", "1000:1000", "0:0",
+    f"{OVERFLOW}:{OVERFLOW}",
+    f"{OVERFLOW}:{OVERFLOW}",
+    "1000:1000", "einval", "einval", "1000:1000", "chown-denied",
+    "user", "read-denied", "exec-denied", "in", "create-denied",
+    "0:0", "0:0"]
+
+# As container user 1000 (busybox's test(1) judges by stat's owner).
+_USER_SCRIPT = """
+cd /mnt
+id -u
+cat user; echo
+[ -r user ] && echo r-user
+[ -w user ] && echo w-user
+[ -r mapped ] && echo r-mapped
+[ -w mapped ] || echo nw-mapped
+cat closed/in; echo
+cat rootowned_user; echo
+touch mydir/y 2>/dev/null || echo create-denied
+chown 1000:0 user 2>/dev/null || echo chgrp-denied
+"""
+_USER_WANT = ["1000", "user", "r-user", "w-user", "r-mapped", "nw-mapped",
+              "in", "g", "create-denied", "chgrp-denied"]
+
+
+@pytest.fixture(params=[[], ["--directfs"]], ids=["gofer", "directfs"])
+def fs_mode(request):
+    return request.param
+
+
+def test_ids_in_sentry_as_root(pyrunsc, platform, fs_mode, bundle_factory):
+    """stat shows container ids (unmapped: 65534); chown maps container
+    ids to host ids, EINVAL for an unmapped one; root's capabilities
+    apply only to files whose owner maps into the namespace."""
+    data = _id_files(pyrunsc.base)
+    bundle = bundle_factory(["sh", "-c", _ROOT_SCRIPT],
+                            edit=_both(_userns(), _bind(data)))
+    pyrunsc.global_args += fs_mode
+    res = pyrunsc("run", "--bundle", bundle, pyrunsc.new_id("ids"))
+    assert res.returncode == 0, res
+    assert res.stdout.split() == _ROOT_WANT, res
+    st = os.stat(os.path.join(data, "chown_me"))
+    assert (st.st_uid, st.st_gid) == (HOST_UID + 1000, HOST_GID + 1000)
+    st = os.stat(os.path.join(data, "unmapped"))
+    assert (st.st_uid, st.st_gid) == (0, 0)
+    for name in ("x", "d"):
+        st = os.lstat(os.path.join(data, "mydir", name))
+        assert (st.st_uid, st.st_gid) == (HOST_UID, HOST_GID), name
+    assert not os.path.exists(os.path.join(data, "rootdir", "x"))
+
+
+def test_ids_in_sentry_as_user(pyrunsc, platform, fs_mode, bundle_factory):
+    """A non-root container user: its own files by their container owner,
+    search and read checks by the host owners."""
+    data = _id_files(pyrunsc.base)
+    bundle = bundle_factory(["sh", "-c", _USER_SCRIPT],
+                            edit=_both(_userns(), _bind(data, 1000)))
+    pyrunsc.global_args += fs_mode
+    res = pyrunsc("run", "--bundle", bundle, pyrunsc.new_id("idu"))
+    assert res.returncode == 0, res
+    assert res.stdout.split() == _USER_WANT, res
+    assert not os.path.exists(os.path.join(data, "mydir", "y"))
+
+
+@pytest.mark.parametrize("user", [None, 1000], ids=["root", "user"])
+def test_ids_expectations_match_runc(pyrunsc, bundle_factory, user):
+    """The answers the two tests above expect are the kernel's: the same
+    scripts under runc (no sentry) print the same."""
+    runc = shutil.which("runc")
+    assert runc, "runc is missing: run scripts/install-deps.sh"
+    data = _id_files(pyrunsc.base)
+    script, want = ((_ROOT_SCRIPT, _ROOT_WANT) if user is None
+                    else (_USER_SCRIPT, _USER_WANT))
+    bundle = bundle_factory(["sh", "-c", script],
+                            edit=_both(_userns(), _bind(data, user)))
+    root = os.path.join(pyrunsc.base, "runc-root")
+    cid = pyrunsc.new_id("runc")
+    try:
+        res = subprocess.run([runc, "--root", root, "run", "--bundle",
+                              bundle, cid], stdin=subprocess.DEVNULL,
+                             capture_output=True, text=True, timeout=60)
+    finally:
+        subprocess.run([runc, "--root", root, "delete", "--force", cid],
+                       capture_output=True, timeout=60)
+    assert res.returncode == 0, res
+    assert res.stdout.split() == want, res

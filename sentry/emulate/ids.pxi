@@ -1,0 +1,207 @@
+# User namespaces - user_namespaces(7).  The sentry, the gofer and every
+# fstat here see owners as the sentry's user namespace (the host's) numbers
+# them; an app in a user namespace of its own numbers them through its
+# uid_map/gid_map.  The maps are read from /proc/<pid>/{uid,gid}_map when
+# the platform attaches the process (so a namespace joined by path is
+# covered too) into Fs.uids/Fs.gids.  Every handler that shows an owner to
+# the app or takes one from it goes through id_to_app()/id_from_app(); an
+# id with no mapping shows as the overflow id (/proc/sys/kernel/overflowuid),
+# as the kernel does.
+#
+# Capabilities: the serving thread holds the app's filesystem capabilities
+# (creds.pxi), but in the host's user namespace, where they apply to every
+# inode.  The app's apply only to inodes whose owner uid and gid both map
+# into its namespace (the kernel's capable_wrt_inode_uidgid), so before it
+# acts on an inode the thread drops them for an inode that does not
+# (caps_wrt_fd), and the gofer walk's search check asks the same
+# (app_may_search).
+
+
+cdef int read_id_map(int pid, const char *name, IdMap *m) noexcept nogil:
+    """Parse /proc/<pid>/<name> into ``m``: 0 or -errno."""
+    cdef char proc[64]
+    cdef char buf[16384]
+    cdef uint64_t v[3]
+    cdef int fd, k
+    cdef ssize_t n, got = 0
+    cdef char *p
+    snprintf(proc, sizeof(proc), "/proc/%d/%s", pid, name)
+    fd = openat(-1, proc, O_RDONLY | O_CLOEXEC)
+    if fd < 0:
+        return -errno
+    while got < <ssize_t>sizeof(buf) - 1:
+        n = read(fd, buf + got, sizeof(buf) - 1 - got)
+        if n <= 0:
+            break
+        got += n
+    close(fd)
+    buf[got] = 0
+    m.n = 0
+    p = buf
+    while p[0] != 0 and m.n < ID_EXTENTS:
+        for k in range(3):
+            while p[0] == b' ' or p[0] == b'\t':
+                p += 1
+            if not (48 <= p[0] <= 57):
+                return -EINVAL
+            v[k] = 0
+            while 48 <= p[0] <= 57:
+                v[k] = v[k] * 10 + <uint64_t>(p[0] - 48)
+                p += 1
+        while p[0] != 0 and p[0] != b'\n':
+            p += 1
+        if p[0] == b'\n':
+            p += 1
+        m.first[m.n] = <uint32_t>v[0]
+        m.lower[m.n] = <uint32_t>v[1]
+        m.count[m.n] = <uint32_t>v[2]
+        m.n += 1
+    return 0
+
+
+cdef uint32_t read_overflow(const char *path) noexcept nogil:
+    cdef char buf[32]
+    cdef int fd = openat(-1, path, O_RDONLY | O_CLOEXEC)
+    cdef ssize_t n
+    cdef uint32_t v = 0
+    cdef int i
+    if fd < 0:
+        return 65534
+    n = read(fd, buf, sizeof(buf) - 1)
+    close(fd)
+    if n <= 0 or not (48 <= buf[0] <= 57):
+        return 65534
+    for i in range(n):
+        if not (48 <= buf[i] <= 57):
+            break
+        v = v * 10 + <uint32_t>(buf[i] - 48)
+    return v
+
+
+cdef int fs_set_ids(Fs *fs, int pid) noexcept nogil:
+    """Take process ``pid``'s user namespace maps into ``fs``: none when it
+    shares ours.  0 or -errno."""
+    cdef char proc[64]
+    cdef stat mine, its
+    cdef int r
+    fs.uids.n = 0
+    fs.gids.n = 0
+    snprintf(proc, sizeof(proc), "/proc/%d/ns/user", pid)
+    if fstatat(-1, proc, &its, 0) < 0:
+        return -errno
+    if fstatat(-1, "/proc/self/ns/user", &mine, 0) < 0:
+        return -errno
+    if mine.st_ino == its.st_ino and mine.st_dev == its.st_dev:
+        return 0
+    r = read_id_map(pid, "uid_map", &fs.uids)
+    if r == 0:
+        r = read_id_map(pid, "gid_map", &fs.gids)
+    if r < 0:
+        fs.uids.n = 0
+        fs.gids.n = 0
+        return r
+    # a namespace whose maps are not written yet maps nothing: keep it so
+    if fs.uids.n == 0:
+        fs.uids.n = 1
+        fs.uids.count[0] = 0
+    if fs.gids.n == 0:
+        fs.gids.n = 1
+        fs.gids.count[0] = 0
+    fs.overflow_uid = read_overflow("/proc/sys/kernel/overflowuid")
+    fs.overflow_gid = read_overflow("/proc/sys/kernel/overflowgid")
+    return 0
+
+
+cdef int64_t id_map_down(IdMap *m, uint32_t id) noexcept nogil:
+    """Our id for the app's ``id``; -1 when it has no mapping."""
+    cdef int i
+    if m.n == 0:
+        return id
+    for i in range(m.n):
+        if m.first[i] <= id and id - m.first[i] < m.count[i]:
+            return <int64_t>m.lower[i] + (id - m.first[i])
+    return -1
+
+
+cdef int64_t id_map_up(IdMap *m, uint32_t id) noexcept nogil:
+    """The app's id for our ``id``; -1 when it has no mapping."""
+    cdef int i
+    if m.n == 0:
+        return id
+    for i in range(m.n):
+        if m.lower[i] <= id and id - m.lower[i] < m.count[i]:
+            return <int64_t>m.first[i] + (id - m.lower[i])
+    return -1
+
+
+cdef inline uint32_t uid_to_app(Fs *fs, uint32_t uid) noexcept nogil:
+    cdef int64_t v = id_map_up(&fs.uids, uid)
+    return fs.overflow_uid if v < 0 else <uint32_t>v
+
+
+cdef inline uint32_t gid_to_app(Fs *fs, uint32_t gid) noexcept nogil:
+    cdef int64_t v = id_map_up(&fs.gids, gid)
+    return fs.overflow_gid if v < 0 else <uint32_t>v
+
+
+cdef int ids_from_app(Fs *fs, uint32_t *uid, uint32_t *gid) noexcept nogil:
+    """Map the app's (uid, gid) of a chown to ours in place; -1 ("leave as
+    it is") stays.  0, or -EINVAL for an id with no mapping (chown(2))."""
+    cdef int64_t v
+    if uid[0] != <uint32_t>-1:
+        v = id_map_down(&fs.uids, uid[0])
+        if v < 0:
+            return -EINVAL
+        uid[0] = <uint32_t>v
+    if gid[0] != <uint32_t>-1:
+        v = id_map_down(&fs.gids, gid[0])
+        if v < 0:
+            return -EINVAL
+        gid[0] = <uint32_t>v
+    return 0
+
+
+cdef inline void stat_to_app(Fs *fs, stat *st) noexcept nogil:
+    """A stat(2) result as the app's user namespace shows it."""
+    if fs.uids.n:
+        st.st_uid = uid_to_app(fs, st.st_uid)
+        st.st_gid = gid_to_app(fs, st.st_gid)
+
+
+cdef void statx_to_app(Fs *fs, char *stx) noexcept nogil:
+    """The same for a struct statx (stx_uid at 20, stx_gid at 24)."""
+    cdef uint32_t v
+    if fs.uids.n == 0:
+        return
+    memcpy(&v, stx + 20, 4)
+    v = uid_to_app(fs, v)
+    memcpy(stx + 20, &v, 4)
+    memcpy(&v, stx + 24, 4)
+    v = gid_to_app(fs, v)
+    memcpy(stx + 24, &v, 4)
+
+
+cdef inline bint privileged_wrt(Fs *fs, uint32_t uid, uint32_t gid) noexcept nogil:
+    """The app's capabilities apply to an inode owned by (uid, gid):
+    both map into its user namespace (capable_wrt_inode_uidgid)."""
+    return fs.uids.n == 0 or (id_map_up(&fs.uids, uid) >= 0 and
+                              id_map_up(&fs.gids, gid) >= 0)
+
+
+cdef int caps_wrt_fd(Call *c, int fd) noexcept nogil:
+    """Before acting on the inode of our ``fd``: drop this thread's
+    filesystem capabilities for this call when the app's would not apply
+    to it (leave_creds restores them).  Returns ``fd``."""
+    cdef stat st
+    if fd < 0 or c.fs.uids.n == 0 or not (c.cred_caps & FS_CAPS):
+        return fd
+    if fstat(fd, &st) < 0 or privileged_wrt(c.fs, st.st_uid, st.st_gid):
+        return fd
+    if set_thread_caps(0, False) == 0:
+        c.caps_set = 1
+    return fd
+
+
+cdef inline bint ns_caps_held(Call *c) noexcept nogil:
+    """This call runs with app capabilities that caps_wrt_fd may drop."""
+    return c.fs.uids.n != 0 and (c.cred_caps & FS_CAPS) != 0
