@@ -266,3 +266,21 @@ def mount_index(View view, bytes path):
     fs.mounts = view.mounts
     fs.nmounts = view.nmounts
     return mount_of(&fs, path)
+
+
+def ids_to_app(int pid, uids, gids):
+    """Our ``uids`` and ``gids`` as process ``pid``'s user namespace shows
+    them (ids.pxi: unmapped ones as the overflow ids), or None when it
+    shares ours."""
+    cdef Fs fs
+    cdef int r
+    fs.uids.n = 0
+    fs.gids.n = 0
+    with nogil:
+        r = fs_set_ids(&fs, pid)
+    if r < 0:
+        raise OSError(-r, f"reading the user namespace of {pid}")
+    if fs.uids.n == 0:
+        return None
+    return ([uid_to_app(&fs, u) for u in uids],
+            [gid_to_app(&fs, g) for g in gids])

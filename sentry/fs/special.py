@@ -256,6 +256,11 @@ def _proc(ctx, relpath, op, flags):
     elif head == "mounts" and len(parts) == 1:
         parts = [str(_ns_ids(ctx.tid)[0]), "mounts"]
     translated = parts[0] != head
+    if op == "open" and _is_status(parts) and \
+            not flags & (O_PATH | _WRITE | os.O_DIRECTORY):
+        r = _status_as_app(ctx, parts, flags)
+        if r is not None:
+            return r
     if head in _NS_DIRS:
         if op == "open" and flags & _WRITE and head == "sys":
             return -errno.EROFS
@@ -287,6 +292,57 @@ def _proc(ctx, relpath, op, flags):
             return -e.errno
     return _in_container(ctx, lambda: _open_kernel(ctx, "/".join(parts), op,
                                                    flags))
+
+
+def _is_status(parts):
+    """``<pid>/status`` or ``<pid>/task/<tid>/status``."""
+    return parts[0].isdigit() and parts[-1] == "status" and (
+        len(parts) == 2 or (len(parts) == 4 and parts[1] == "task"
+                            and parts[2].isdigit()))
+
+
+def _status_as_app(ctx, parts, flags):
+    """A status file for a caller in a user namespace: the kernel prints
+    the Uid/Gid/Groups lines as the opener (the sentry) numbers them, so
+    they are shown as the caller's namespace does.  None: no namespace."""
+    from sentry.emulate._core import ids_to_app
+    if ids_to_app(ctx.tid, (), ()) is None:
+        return None
+    fd = _in_container(ctx, lambda: _open_kernel(ctx, "/".join(parts),
+                                                 "open", os.O_RDONLY))
+    if fd < 0:
+        return fd
+    chunks = []
+    try:
+        while True:
+            b = os.read(fd, 65536)
+            if not b:
+                break
+            chunks.append(b)
+    finally:
+        os.close(fd)
+    return _synth("status", map_status_ids(ctx.tid, b"".join(chunks)), "open",
+                  flags)
+
+
+def map_status_ids(tid, data):
+    """``data`` of a status file with its Uid, Gid and Groups lines as
+    thread ``tid``'s user namespace shows them."""
+    from sentry.emulate._core import ids_to_app
+    out = []
+    for line in data.split(b"\n"):
+        key, sep, rest = line.partition(b":")
+        if sep and key in (b"Uid", b"Gid", b"Groups"):
+            ids = [int(x) for x in rest.split()]
+            uids, gids = ids_to_app(tid, ids if key == b"Uid" else (),
+                                    () if key == b"Uid" else ids) or (ids, ids)
+            new = uids if key == b"Uid" else gids
+            sep_ = b"\t" if key != b"Groups" else b" "
+            line = key + b":\t" + sep_.join(str(v).encode() for v in new)
+            if key == b"Groups":
+                line += b" "
+        out.append(line)
+    return b"\n".join(out)
 
 
 def _magic(parts):

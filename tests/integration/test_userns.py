@@ -472,3 +472,26 @@ def test_ids_expectations_match_runc(pyrunsc, bundle_factory, user):
                        capture_output=True, timeout=60)
     assert res.returncode == 0, res
     assert res.stdout.split() == want, res
+
+
+@pytest.mark.parametrize("user", [0, 1000])
+def test_proc_status_ids(pyrunsc, platform, bundle_factory, user):
+    """/proc/<pid>/status shows the ids as the container numbers them (the
+    kernel prints them for the opener's namespace, and the sentry opens)."""
+    def edit(spec):
+        spec["process"]["user"] = {"uid": user, "gid": user,
+                                   "additionalGids": [user + 5]}
+    script = ("grep -E '^(Uid|Gid|Groups):' /proc/self/status; "
+              "grep -E '^(Uid|Gid):' /proc/1/status /proc/1/task/1/status")
+    bundle = bundle_factory(["sh", "-c", script],
+                            edit=_both(_userns(), edit))
+    res = pyrunsc("run", "--bundle", bundle, pyrunsc.new_id("status"))
+    assert res.returncode == 0, res
+    ids = " ".join([str(user)] * 4)
+    assert res.stdout.split("\n")[:3] == [
+        f"Uid:\t{ids}".replace(" ", "\t"), f"Gid:\t{ids}".replace(" ", "\t"),
+        f"Groups:\t{user + 5} "], res
+    assert [line.split(":", 1)[1].replace(":", " ").split()
+            for line in res.stdout.splitlines()[3:]] == [
+        ["Uid", *[str(user)] * 4], ["Gid", *[str(user)] * 4],
+        ["Uid", *[str(user)] * 4], ["Gid", *[str(user)] * 4]], res
