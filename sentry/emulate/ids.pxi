@@ -17,6 +17,13 @@
 # (app_may_search).
 
 
+# Capabilities the kernel checks in the initial user namespace only
+# (capable(), not ns_capable()): an app in a namespace of its own never has
+# them for a file - CAP_MKNOD (vfs_mknod, device nodes), CAP_LINUX_IMMUTABLE,
+# CAP_MAC_OVERRIDE.
+cdef uint64_t INIT_NS_CAPS = ((1 << 27) | (1 << 9) | (<uint64_t>1 << 32))
+
+
 cdef int read_id_map(int pid, const char *name, IdMap *m) noexcept nogil:
     """Parse /proc/<pid>/<name> into ``m``: 0 or -errno."""
     cdef char proc[64]

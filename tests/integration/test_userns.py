@@ -384,6 +384,8 @@ cat closed/in; echo
 touch rootdir/x 2>/dev/null || echo create-denied
 touch mydir/x && stat -c %u:%g mydir/x
 mkdir mydir/d && stat -c %u:%g mydir/d
+mknod mydir/nod c 1 3 2>/dev/null || echo mknod-denied
+mknod mydir/fifo p && stat -c %F:%u mydir/fifo
 """
 _ROOT_WANT = [
     "0:0", f"{OVERFLOW}:{OVERFLOW}", "1000:1000", "0:0",
@@ -391,7 +393,7 @@ _ROOT_WANT = [
     f"{OVERFLOW}:{OVERFLOW}",
     "1000:1000", "einval", "einval", "1000:1000", "chown-denied",
     "user", "read-denied", "exec-denied", "in", "create-denied",
-    "0:0", "0:0"]
+    "0:0", "0:0", "mknod-denied", "fifo:0"]
 
 # As container user 1000 (busybox's test(1) judges by stat's owner).
 _USER_SCRIPT = """
