@@ -195,7 +195,7 @@ cdef int enter_creds(Call *c) noexcept nogil:
         r = read_capeff(c.tid, &c.cred_caps)
         if r < 0:
             return r
-        if c.fs.uids.n:
+        if c.fs != NULL and c.fs.uids.n:
             c.cred_caps &= ~INIT_NS_CAPS    # (ids.pxi)
         if info.fsuid != 0 or info.fsgid != 0:
             r = read_groups(c.tid, c.groups, NGROUPS_CACHE)

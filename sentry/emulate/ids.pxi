@@ -209,6 +209,53 @@ cdef int caps_wrt_fd(Call *c, int fd) noexcept nogil:
     return fd
 
 
+cdef int local_walk_ok(Call *c, int fd, bint self_too) noexcept nogil:
+    """The openat2 walk to our ``fd`` ran with the thread's capabilities,
+    which apply to every directory: check search permission as the app on
+    each directory from the root to its parent (and ``fd`` itself when
+    ``self_too``), by the path the kernel prints for it.  0 or -EACCES.
+    N.B. directories left through a symlink on the way are not seen."""
+    cdef char proc[64]
+    cdef char path[PATH_BUF + 1]
+    cdef ssize_t n
+    cdef int k, i, r
+    cdef stat st
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd)
+    n = readlink(proc, c.tmp, PATH_BUF)
+    if n <= 0 or n >= PATH_BUF:
+        return 0
+    k = strip_root(c.fs, c.tmp, n, path)
+    if k <= 0:
+        return 0
+    if not self_too and k == 1:
+        return 0                # the root itself: nothing walked
+    if not self_too:
+        while k > 0 and path[k - 1] != b'/':
+            k -= 1              # up to the parent: "/a/b/" of "/a/b/c"
+    i = 0
+    while i < k:
+        # the directory path[:i + 1] ("/", "/a", "/a/b" ...)
+        if i == 0:
+            r = fstat(c.fs.root_fd, &st)
+        else:
+            path[i] = 0
+            r = fstatat(c.fs.root_fd, path + 1, &st, AT_SYMLINK_NOFOLLOW)
+            path[i] = b'/'
+        if r == 0 and S_ISDIR(st.st_mode) and \
+                may_search(c, st.st_uid, st.st_gid, st.st_mode) < 0:
+            return -EACCES
+        i += 1
+        while i < k and path[i] != b'/':
+            i += 1
+        if i == k and self_too and path[k - 1] != b'/':
+            # the last name of a self_too walk: the directory itself
+            r = fstat(fd, &st)
+            if r == 0 and S_ISDIR(st.st_mode) and \
+                    may_search(c, st.st_uid, st.st_gid, st.st_mode) < 0:
+                return -EACCES
+    return 0
+
+
 cdef inline bint ns_caps_held(Call *c) noexcept nogil:
     """This call runs with app capabilities that caps_wrt_fd may drop."""
     return c.fs.uids.n != 0 and (c.cred_caps & FS_CAPS) != 0

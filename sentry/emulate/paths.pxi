@@ -251,30 +251,48 @@ cdef int magic_fd(Call *c, const char *rel) noexcept nogil:
 cdef int local_open(Call *c, const char *rel, uint64_t flags, uint64_t mode,
                     uint64_t resolve) noexcept nogil:
     """openat2 inside the app's root fd (directfs, local mounts)."""
-    cdef open_how how
     cdef int fd, k, n
     cdef char parent[PATH_BUF + 1]
-    if ns_caps_held(c) and not (flags & O_PATH):
-        # in a user namespace the app's capabilities depend on the file's
-        # owner (ids.pxi): resolve first, then open what was resolved
-        fd = local_open(c, rel, O_PATH | (flags & (O_NOFOLLOW | O_DIRECTORY)),
-                        0, resolve)
-        if fd >= 0:
-            return open_resolved(c, fd, flags, mode)
-        if fd != -ENOENT or not (flags & O_CREAT) or \
-                (flags & O_TMPFILE) == O_TMPFILE:
+    if not ns_caps_held(c):
+        return local_openat2(c, rel, flags, mode, resolve)
+    # In a user namespace the app's capabilities depend on the owners
+    # (ids.pxi): resolve first, check the directories walked, then open
+    # what was resolved.
+    fd = local_openat2(c, rel, O_PATH | (flags & (O_NOFOLLOW | O_DIRECTORY)),
+                       0, resolve)
+    if fd >= 0:
+        k = local_walk_ok(c, fd, False)
+        if k < 0:
+            close(fd)
+            return k
+        if flags & O_PATH:
             return fd
-        n = <int>strlen(rel)
-        memcpy(parent, rel, n + 1)
-        k = split_last(parent, n)
-        if parent[n - 1] == b'/':
-            return -EISDIR
-        if k <= 1:
-            fd = local_open(c, "/", O_PATH | O_DIRECTORY, 0, resolve)
-        else:
-            parent[k - 1] = 0
-            fd = local_open(c, parent, O_PATH | O_DIRECTORY, 0, resolve)
-        return create_in(c, fd, rel + k, flags, mode)
+        return open_resolved(c, fd, flags, mode)
+    if fd != -ENOENT or not (flags & O_CREAT) or \
+            (flags & O_TMPFILE) == O_TMPFILE:
+        return fd
+    n = <int>strlen(rel)
+    memcpy(parent, rel, n + 1)
+    k = split_last(parent, n)
+    if parent[n - 1] == b'/':
+        return -EISDIR
+    if k <= 1:
+        fd = local_openat2(c, "/", O_PATH | O_DIRECTORY, 0, resolve)
+    else:
+        parent[k - 1] = 0
+        fd = local_openat2(c, parent, O_PATH | O_DIRECTORY, 0, resolve)
+    if fd >= 0:
+        n = local_walk_ok(c, fd, True)
+        if n < 0:
+            close(fd)
+            return n
+    return create_in(c, fd, rel + k, flags, mode)
+
+
+cdef int local_openat2(Call *c, const char *rel, uint64_t flags,
+                       uint64_t mode, uint64_t resolve) noexcept nogil:
+    cdef open_how how
+    cdef int fd
     how.flags = flags | O_CLOEXEC
     how.mode = mode
     how.resolve = resolve | RESOLVE_SAFE
@@ -390,25 +408,29 @@ cdef int reopen_fd(int fd, uint64_t flags, uint64_t mode) noexcept nogil:
 
 
 cdef int app_may_search(void *ctx, const GoferAttr *a) noexcept nogil:
-    """Search (x) permission of directory ``a`` for the caller's fsuid,
-    fsgid and groups - path_resolution(7) "Permissions" - or its
-    CAP_DAC_OVERRIDE/CAP_DAC_READ_SEARCH where they apply (ids.pxi)."""
-    cdef Call *c = <Call *>ctx
+    """The gofer walk's search check (``may_search``)."""
+    return may_search(<Call *>ctx, a.uid, a.gid, a.mode)
+
+
+cdef int may_search(Call *c, uint32_t uid, uint32_t gid,
+                    uint32_t mode) noexcept nogil:
+    """Search (x) permission of a directory owned by (uid, gid) for the
+    caller's fsuid, fsgid and groups - path_resolution(7) "Permissions" -
+    or its CAP_DAC_OVERRIDE/CAP_DAC_READ_SEARCH where they apply (ids.pxi)."""
     cdef uint32_t bits
     cdef int i
-    if c.cred_caps & ((1 << 1) | (1 << 2)) and \
-            privileged_wrt(c.fs, a.uid, a.gid):
+    if c.cred_caps & ((1 << 1) | (1 << 2)) and privileged_wrt(c.fs, uid, gid):
         return 0
-    if c.cred_uid == a.uid:
-        bits = a.mode >> 6
+    if c.cred_uid == uid:
+        bits = mode >> 6
     else:
-        bits = a.mode
-        if c.cred_gid == a.gid:
-            bits = a.mode >> 3
+        bits = mode
+        if c.cred_gid == gid:
+            bits = mode >> 3
         else:
             for i in range(c.ngroups):
-                if c.groups[i] == a.gid:
-                    bits = a.mode >> 3
+                if c.groups[i] == gid:
+                    bits = mode >> 3
                     break
     return 0 if bits & 1 else -EACCES
 

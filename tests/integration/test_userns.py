@@ -333,7 +333,8 @@ def _id_files(base):
     for name, uid, gid, mode in (("rootdir", 0, 0, 0o755),
                                  ("mydir", HOST_UID, HOST_GID, 0o755),
                                  ("closed", HOST_UID + 1000, HOST_GID + 1000,
-                                  0o700)):
+                                  0o700),
+                                 ("rootclosed", 0, 0, 0o700)):
         p = os.path.join(data, name)
         os.mkdir(p)
         os.chown(p, uid, gid)
@@ -342,6 +343,8 @@ def _id_files(base):
         f.write("in")
     os.chown(os.path.join(data, "closed", "in"), HOST_UID + 1000,
              HOST_GID + 1000)
+    with open(os.path.join(data, "rootclosed", "in"), "w") as f:
+        f.write("in")
     return data
 
 
@@ -381,6 +384,8 @@ cat user; echo
 cat secret 2>/dev/null || echo read-denied
 which /mnt/secretexe >/dev/null || echo exec-denied
 cat closed/in; echo
+cat rootclosed/in 2>/dev/null || echo search-denied
+stat rootclosed/in >/dev/null 2>&1 || echo stat-denied
 touch rootdir/x 2>/dev/null || echo create-denied
 touch mydir/x && stat -c %u:%g mydir/x
 mkdir mydir/d && stat -c %u:%g mydir/d
@@ -392,7 +397,8 @@ _ROOT_WANT = [
     f"{OVERFLOW}:{OVERFLOW}",
     f"{OVERFLOW}:{OVERFLOW}",
     "1000:1000", "einval", "einval", "1000:1000", "chown-denied",
-    "user", "read-denied", "exec-denied", "in", "create-denied",
+    "user", "read-denied", "exec-denied", "in", "search-denied",
+    "stat-denied", "create-denied",
     "0:0", "0:0", "mknod-denied", "fifo:0"]
 
 # As container user 1000 (busybox's test(1) judges by stat's owner).
