@@ -209,6 +209,23 @@ cdef int caps_wrt_fd(Call *c, int fd) noexcept nogil:
     return fd
 
 
+cdef void caps_wrt_victim(Call *c, int dirfd, const char *name) noexcept nogil:
+    """Before removing or replacing ``name`` in our directory ``dirfd``: in
+    a sticky directory CAP_FOWNER is judged by the victim's owner, not the
+    directory's (the kernel's check_sticky), so drop the capabilities when
+    they would not apply to it."""
+    cdef stat st
+    if c.fs.uids.n == 0 or not (c.cred_caps & FS_CAPS):
+        return
+    if fstat(dirfd, &st) < 0 or not (st.st_mode & 0o1000):
+        return
+    if fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 or \
+            privileged_wrt(c.fs, st.st_uid, st.st_gid):
+        return
+    if set_thread_caps(0, False) == 0:
+        c.caps_set = 1
+
+
 cdef int local_walk_ok(Call *c, int fd, bint self_too) noexcept nogil:
     """The openat2 walk to our ``fd`` ran with the thread's capabilities,
     which apply to every directory: check search permission as the app on

@@ -334,7 +334,9 @@ def _id_files(base):
                                  ("mydir", HOST_UID, HOST_GID, 0o755),
                                  ("closed", HOST_UID + 1000, HOST_GID + 1000,
                                   0o700),
-                                 ("rootclosed", 0, 0, 0o700)):
+                                 ("rootclosed", 0, 0, 0o700),
+                                 ("sticky", HOST_UID + 1000, HOST_GID + 1000,
+                                  0o1777)):
         p = os.path.join(data, name)
         os.mkdir(p)
         os.chown(p, uid, gid)
@@ -345,6 +347,12 @@ def _id_files(base):
              HOST_GID + 1000)
     with open(os.path.join(data, "rootclosed", "in"), "w") as f:
         f.write("in")
+    for name, uid, gid in (("hosts", 0, 0),
+                           ("users", HOST_UID + 1000, HOST_GID + 1000)):
+        p = os.path.join(data, "sticky", name)
+        with open(p, "w"):
+            pass
+        os.chown(p, uid, gid)
     return data
 
 
@@ -386,6 +394,8 @@ which /mnt/secretexe >/dev/null || echo exec-denied
 cat closed/in; echo
 cat rootclosed/in 2>/dev/null || echo search-denied
 stat rootclosed/in >/dev/null 2>&1 || echo stat-denied
+rm -f sticky/hosts 2>/dev/null || echo unlink-denied
+rm -f sticky/users && echo unlinked
 touch rootdir/x 2>/dev/null || echo create-denied
 touch mydir/x && stat -c %u:%g mydir/x
 mkdir mydir/d && stat -c %u:%g mydir/d
@@ -398,7 +408,7 @@ _ROOT_WANT = [
     f"{OVERFLOW}:{OVERFLOW}",
     "1000:1000", "einval", "einval", "1000:1000", "chown-denied",
     "user", "read-denied", "exec-denied", "in", "search-denied",
-    "stat-denied", "create-denied",
+    "stat-denied", "unlink-denied", "unlinked", "create-denied",
     "0:0", "0:0", "mknod-denied", "fifo:0"]
 
 # As container user 1000 (busybox's test(1) judges by stat's owner).
