@@ -21,7 +21,7 @@ from libc.errno cimport (errno, EIO, EROFS, EXDEV, EFAULT, ENAMETOOLONG, ENOENT,
 from libc.string cimport (memchr, memcpy, memmove, strlen, memcmp, strrchr,
                           memset, strstr, strcmp)
 from libc.stdio cimport snprintf
-from libc.stdint cimport uint32_t, int64_t, uint64_t
+from libc.stdint cimport uint16_t, uint32_t, int64_t, uint64_t
 from libc.stdlib cimport calloc, free
 
 from sentry.gofer._fast cimport (GoferConn, GoferAttr, FastConn,

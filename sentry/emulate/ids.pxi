@@ -273,6 +273,46 @@ cdef int local_walk_ok(Call *c, int fd, bint self_too) noexcept nogil:
     return 0
 
 
+cdef bint acl_xattr(const char *name) noexcept nogil:
+    """``name`` is a POSIX ACL xattr, whose entries carry ids."""
+    return (strcmp(name, "system.posix_acl_access") == 0 or
+            strcmp(name, "system.posix_acl_default") == 0)
+
+
+cdef int acl_ids(Fs *fs, char *buf, ssize_t n, bint to_app) noexcept nogil:
+    """Translate the ACL_USER/ACL_GROUP ids of a POSIX ACL xattr value
+    (le32 version 2, then {le16 tag, le16 perm, le32 id} entries) in place:
+    to the app's numbers (unmapped: -1, as the kernel prints them), or from
+    them (unmapped: -EINVAL, as setxattr(2) answers).  Anything else is
+    left for the kernel to judge.  0 or -EINVAL."""
+    cdef uint32_t version, uid
+    cdef uint16_t tag
+    cdef int64_t v
+    cdef ssize_t off
+    if fs.uids.n == 0 or n < 4 or (n - 4) % 8:
+        return 0
+    memcpy(&version, buf, 4)
+    if version != 2:
+        return 0
+    off = 4
+    while off < n:
+        memcpy(&tag, buf + off, 2)
+        if tag == 0x02 or tag == 0x08:         # ACL_USER, ACL_GROUP
+            memcpy(&uid, buf + off + 4, 4)
+            if to_app:
+                v = id_map_up(&fs.uids if tag == 0x02 else &fs.gids, uid)
+                if v < 0:
+                    v = <uint32_t>-1
+            else:
+                v = id_map_down(&fs.uids if tag == 0x02 else &fs.gids, uid)
+                if v < 0:
+                    return -EINVAL
+            uid = <uint32_t>v
+            memcpy(buf + off + 4, &uid, 4)
+        off += 8
+    return 0
+
+
 cdef inline bint ns_caps_held(Call *c) noexcept nogil:
     """This call runs with app capabilities that caps_wrt_fd may drop."""
     return c.fs.uids.n != 0 and (c.cred_caps & FS_CAPS) != 0

@@ -90,12 +90,16 @@ cdef void do_xattrat(Call *c, int kind) noexcept nogil:
             return
     if kind == 1:
         r = read_mem(c, buf, xa.value, size) if size else 0
+        if r == 0 and size and acl_xattr(name):
+            r = acl_ids(c.fs, buf, size, False)
         if r == 0:
             r = setxattr(proc, name, buf, size, xa.flags)
             r = r if r == 0 else -errno
     elif kind == 0:
         r = <int>getxattr(proc, name, buf, size)
         r = r if r >= 0 else -errno
+        if r > 0 and size and acl_xattr(name):
+            acl_ids(c.fs, buf, r, True)
         if r > 0 and size and write_mem(c, xa.value, buf, r) < 0:
             r = -EFAULT
     else:

@@ -56,6 +56,8 @@ cdef void do_getxattr(Call *c, int nofollow) noexcept nogil:
     r = r if r >= 0 else -errno
     close(fd)
     if r > 0 and size:
+        if acl_xattr(name):
+            acl_ids(c.fs, buf, r, True)
         fd = write_mem(c, c.args[2], buf, r)
         if fd < 0:
             r = fd
@@ -102,9 +104,11 @@ cdef void do_setxattr(Call *c, int nofollow) noexcept nogil:
         free(buf)
         ret(c, fd)
         return
-    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd)
-    r = setxattr(proc, name, buf, size, <int>c.args[4])
-    r = r if r >= 0 else -errno
+    r = acl_ids(c.fs, buf, size, False) if size and acl_xattr(name) else 0
+    if r == 0:
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd)
+        r = setxattr(proc, name, buf, size, <int>c.args[4])
+        r = r if r >= 0 else -errno
     close(fd)
     free(buf)
     ret(c, r)

@@ -513,3 +513,60 @@ def test_proc_status_ids(pyrunsc, platform, bundle_factory, user):
             for line in res.stdout.splitlines()[3:]] == [
         ["Uid", *[str(user)] * 4], ["Gid", *[str(user)] * 4],
         ["Uid", *[str(user)] * 4], ["Gid", *[str(user)] * 4]], res
+
+
+# POSIX ACL xattrs carry ids: what the kernel does for a caller in a user
+# namespace (checked natively with a process in such a namespace): ids
+# read back through the maps, an unmapped one as -1; ids written mapped
+# to host ids, an unmapped one EINVAL.
+_ACL_HELPERS = '''
+import errno, os, struct
+ACL = "system.posix_acl_access"
+def acl(uid, gid):
+    ents = [(1, 6, 0xffffffff), (2, 4, uid), (4, 4, 0xffffffff),
+            (8, 4, gid), (0x10, 4, 0xffffffff), (0x20, 4, 0xffffffff)]
+    return struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e)
+                                           for e in ents)
+def ids(v):
+    ents = [struct.unpack_from("<HHI", v, 4 + 8 * i)
+            for i in range((len(v) - 4) // 8)]
+    return [e[2] for e in ents if e[0] in (2, 8)]
+'''
+_ACL_SCRIPT = _ACL_HELPERS + '''
+os.setxattr("/mnt/f", ACL, acl(1000, 1001))
+print(*ids(os.getxattr("/mnt/f", ACL)))
+try:
+    os.setxattr("/mnt/f", ACL, acl(70000, 1001))
+    print("set")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+print(*ids(os.getxattr("/mnt/g", ACL)))
+'''
+
+
+def test_acl_xattr_ids(pyrunsc, platform, fs_mode):
+    """getxattr/setxattr of a POSIX ACL translate its user and group ids
+    (over the host root: the busybox rootfs has no program for xattrs)."""
+    from tests.testlib import BundleFactory
+    python = "/usr/bin/python3"
+    assert os.path.exists(python), "the host's python3 is missing"
+    helpers = {}
+    exec(_ACL_HELPERS, helpers)
+    data = os.path.join(pyrunsc.base, "acl")
+    os.mkdir(data)
+    for name in ("f", "g"):
+        p = os.path.join(data, name)
+        open(p, "w").close()
+        os.chown(p, HOST_UID, HOST_GID)
+    os.setxattr(os.path.join(data, "g"), helpers["ACL"],
+                helpers["acl"](HOST_UID + 5, 7))
+    bundle = BundleFactory(pyrunsc.base, "/")(
+        [python, "-c", _ACL_SCRIPT], edit=_both(_userns(), _bind(data)))
+    pyrunsc.global_args += fs_mode
+    res = pyrunsc("run", "--bundle", bundle, pyrunsc.new_id("acl"))
+    assert res.returncode == 0, res
+    assert res.stdout.split("\n")[:3] == ["1000 1001", "EINVAL",
+                                          "5 4294967295"], res
+    host = helpers["ids"](os.getxattr(os.path.join(data, "f"),
+                                      helpers["ACL"]))
+    assert host == [HOST_UID + 1000, HOST_GID + 1001]
