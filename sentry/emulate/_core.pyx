@@ -19,7 +19,7 @@ from libc.errno cimport (errno, EIO, EROFS, EXDEV, EFAULT, ENAMETOOLONG, ENOENT,
                          EACCES, EINVAL, ENOSYS, ENXIO, EPERM, ERANGE, E2BIG,
                          EISDIR, EEXIST, ELOOP, ENOMEM, ESRCH)
 from libc.string cimport (memchr, memcpy, memmove, strlen, memcmp, strrchr,
-                          memset, strstr, strcmp)
+                          memset, strstr, strcmp, strncmp)
 from libc.stdio cimport snprintf
 from libc.stdint cimport uint16_t, uint32_t, int64_t, uint64_t
 from libc.stdlib cimport calloc, free

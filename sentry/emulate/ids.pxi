@@ -313,6 +313,83 @@ cdef int acl_ids(Fs *fs, char *buf, ssize_t n, bint to_app) noexcept nogil:
     return 0
 
 
+cdef extern from "<errno.h>":
+    int ENODATA
+
+
+cdef bint app_admin(Call *c) noexcept nogil:
+    """The app holds CAP_SYS_ADMIN in the initial user namespace, which
+    trusted.* and security.* xattrs need (never in a namespace of its own);
+    the serving thread always holds it."""
+    return c.fs.uids.n == 0 and (c.cred_caps & (<uint64_t>1 << 21)) != 0
+
+
+cdef int xattr_read_ok(Call *c, const char *name) noexcept nogil:
+    """trusted.* is ENODATA to an app without CAP_SYS_ADMIN - xattr(7)."""
+    if strncmp(name, "trusted.", 8) == 0 and not app_admin(c):
+        return -ENODATA
+    return 0
+
+
+cdef ssize_t xattr_list_filter(Call *c, char *buf, ssize_t n) noexcept nogil:
+    """Drop the trusted.* names the app may not see from a listxattr
+    result; the new length.  (A size query, without a buffer, still counts
+    them: a larger size than needed.)"""
+    cdef ssize_t i = 0, k = 0, m
+    if n <= 0 or app_admin(c):
+        return n
+    while i < n:
+        m = <ssize_t>strlen(buf + i) + 1
+        if strncmp(buf + i, "trusted.", 8) != 0:
+            memmove(buf + k, buf + i, m)
+            k += m
+        i += m
+    return k
+
+
+cdef int xattr_write_ok(Call *c, int fd, const char *name, char *buf,
+                        size_t *size) noexcept nogil:
+    """The kernel's capability checks for setting (``buf``; NULL: removing)
+    xattr ``name`` of our ``fd``'s inode, which the serving thread would
+    pass with its own capabilities: trusted.* and security.* need
+    CAP_SYS_ADMIN in the initial namespace; security.capability needs
+    CAP_SETFCAP over the inode, and in a user namespace its value becomes
+    a v3 whose root id is the namespace's root in host ids
+    (cap_convert_nscap): ``buf`` needs room for 24 bytes.  0 or -errno."""
+    cdef stat st
+    cdef uint32_t magic, rootid
+    cdef int64_t v
+    if strncmp(name, "trusted.", 8) == 0:
+        return 0 if app_admin(c) else -EPERM
+    if strncmp(name, "security.", 9) != 0:
+        return 0
+    if strcmp(name, "security.capability") != 0:
+        return 0 if app_admin(c) else -EPERM
+    if not (c.cred_caps & (<uint64_t>1 << 31)) or fstat(fd, &st) < 0 or \
+            not privileged_wrt(c.fs, st.st_uid, st.st_gid):
+        return -EPERM
+    if buf == NULL or c.fs.uids.n == 0:
+        return 0
+    if size[0] != 20 and size[0] != 24:
+        return -EINVAL
+    memcpy(&magic, buf, 4)
+    if size[0] == 20 and (magic & 0xFF000000U) == 0x02000000U:
+        rootid = 0
+    elif size[0] == 24 and (magic & 0xFF000000U) == 0x03000000U:
+        memcpy(&rootid, buf + 20, 4)
+    else:
+        return -EINVAL
+    v = id_map_down(&c.fs.uids, rootid)
+    if v < 0:
+        return -EINVAL
+    magic = (magic & 0x00FFFFFFU) | 0x03000000U
+    rootid = <uint32_t>v
+    memcpy(buf, &magic, 4)
+    memcpy(buf + 20, &rootid, 4)
+    size[0] = 24
+    return 0
+
+
 cdef inline bint ns_caps_held(Call *c) noexcept nogil:
     """This call runs with app capabilities that caps_wrt_fd may drop."""
     return c.fs.uids.n != 0 and (c.cred_caps & FS_CAPS) != 0

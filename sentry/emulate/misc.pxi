@@ -74,16 +74,24 @@ cdef void do_xattrat(Call *c, int kind) noexcept nogil:
         return
     snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd)
     if kind == 3:
-        r = removexattr(proc, name)
-        r = r if r == 0 else -errno
+        r = xattr_write_ok(c, fd, name, NULL, NULL)
+        if r == 0:
+            r = removexattr(proc, name)
+            r = r if r == 0 else -errno
         close(fd)
         ret(c, r)
         return
+    if kind == 0:
+        r = xattr_read_ok(c, name)
+        if r < 0:
+            close(fd)
+            ret(c, r)
+            return
     size = xa.size if kind != 2 else c.args[4]
     if size > XATTR_SIZE_MAX:
         size = XATTR_SIZE_MAX
     if size:
-        buf = <char *>malloc(size)
+        buf = <char *>malloc(size if size > 24 else 24)   # xattr_write_ok
         if buf == NULL:
             close(fd)
             ret(c, -ENOMEM)
@@ -92,6 +100,8 @@ cdef void do_xattrat(Call *c, int kind) noexcept nogil:
         r = read_mem(c, buf, xa.value, size) if size else 0
         if r == 0 and size and acl_xattr(name):
             r = acl_ids(c.fs, buf, size, False)
+        if r == 0:
+            r = xattr_write_ok(c, fd, name, buf, &size)
         if r == 0:
             r = setxattr(proc, name, buf, size, xa.flags)
             r = r if r == 0 else -errno
@@ -105,6 +115,8 @@ cdef void do_xattrat(Call *c, int kind) noexcept nogil:
     else:
         r = <int>listxattr(proc, buf, size)
         r = r if r >= 0 else -errno
+        if r > 0 and size:
+            r = <int>xattr_list_filter(c, buf, r)
         if r > 0 and size and write_mem(c, c.args[3], buf, r) < 0:
             r = -EFAULT
     close(fd)

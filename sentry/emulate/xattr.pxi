@@ -43,6 +43,11 @@ cdef void do_getxattr(Call *c, int nofollow) noexcept nogil:
     if fd < 0:
         ret(c, fd)
         return
+    r = xattr_read_ok(c, name)
+    if r < 0:
+        close(fd)
+        ret(c, r)
+        return
     if size > XATTR_SIZE_MAX:
         size = XATTR_SIZE_MAX
     if size:
@@ -90,7 +95,7 @@ cdef void do_setxattr(Call *c, int nofollow) noexcept nogil:
         ret(c, r)
         return
     if size:
-        buf = <char *>malloc(size)
+        buf = <char *>malloc(size if size > 24 else 24)   # xattr_write_ok
         if buf == NULL:
             ret(c, -ENOMEM)
             return
@@ -105,6 +110,8 @@ cdef void do_setxattr(Call *c, int nofollow) noexcept nogil:
         ret(c, fd)
         return
     r = acl_ids(c.fs, buf, size, False) if size and acl_xattr(name) else 0
+    if r == 0:
+        r = xattr_write_ok(c, fd, name, buf, &size)
     if r == 0:
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd)
         r = setxattr(proc, name, buf, size, <int>c.args[4])
@@ -146,6 +153,7 @@ cdef void do_listxattr(Call *c, int nofollow) noexcept nogil:
     r = r if r >= 0 else -errno
     close(fd)
     if r > 0 and size:
+        r = <int>xattr_list_filter(c, buf, r)
         fd = write_mem(c, c.args[1], buf, r)
         if fd < 0:
             r = fd
@@ -176,9 +184,11 @@ cdef void do_removexattr(Call *c, int nofollow) noexcept nogil:
     if fd < 0:
         ret(c, fd)
         return
-    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd)
-    r = removexattr(proc, name)
-    r = r if r >= 0 else -errno
+    r = xattr_write_ok(c, fd, name, NULL, NULL)
+    if r == 0:
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd)
+        r = removexattr(proc, name)
+        r = r if r >= 0 else -errno
     close(fd)
     ret(c, r)
 

@@ -14,6 +14,7 @@ import os
 import resource
 import shutil
 import socket
+import struct
 import subprocess
 import time
 
@@ -570,3 +571,56 @@ def test_acl_xattr_ids(pyrunsc, platform, fs_mode):
     host = helpers["ids"](os.getxattr(os.path.join(data, "f"),
                                       helpers["ACL"]))
     assert host == [HOST_UID + 1000, HOST_GID + 1001]
+
+
+_XATTR_SCRIPT = '''
+import os, struct
+for name in ("trusted.x", "security.x"):
+    try:
+        os.setxattr("/mnt/f", name, b"1")
+        print("set")
+    except OSError as e:
+        print(e.errno)
+try:
+    print(os.getxattr("/mnt/g", "trusted.y"))
+except OSError as e:
+    print(e.errno)
+print(*sorted(os.listxattr("/mnt/g")))
+os.setxattr("/mnt/f", "security.capability",
+            struct.pack("<IIIII", 0x02000000, 1 << 10, 0, 0, 0))
+print("cap")
+'''
+
+
+@pytest.mark.parametrize("userns", [True, False], ids=["userns", "no-userns"])
+def test_privileged_xattrs(pyrunsc, platform, fs_mode, userns):
+    """trusted.* and security.* xattrs need CAP_SYS_ADMIN in the host's
+    namespace (the sentry holds it, the app does not): EPERM to set,
+    ENODATA to get, left out of listxattr; security.capability written
+    from a user namespace is stored as v3 with the namespace's root as
+    its root id (the kernel's answers, checked natively)."""
+    from tests.testlib import BundleFactory
+    data = os.path.join(pyrunsc.base, "xattr")
+    os.mkdir(data)
+    for name in ("f", "g"):
+        p = os.path.join(data, name)
+        open(p, "w").close()
+        os.chown(p, HOST_UID, HOST_GID)
+    g = os.path.join(data, "g")
+    os.setxattr(g, "trusted.y", b"2")
+    os.setxattr(g, "user.z", b"3")
+    edit = _both(_userns(), _bind(data)) if userns else _bind(data)
+    bundle = BundleFactory(pyrunsc.base, "/")(
+        ["/usr/bin/python3", "-c", _XATTR_SCRIPT], edit=edit)
+    pyrunsc.global_args += fs_mode
+    res = pyrunsc("run", "--bundle", bundle, pyrunsc.new_id("xattr"))
+    assert res.returncode == 0, res
+    assert res.stdout.split() == ["1", "1", "61", "user.z", "cap"], res
+    f = os.path.join(data, "f")
+    assert os.listxattr(f) == ["security.capability"]
+    cap = os.getxattr(f, "security.capability")
+    if userns:
+        assert cap == struct.pack("<IIIIII", 0x03000000, 1 << 10, 0, 0, 0,
+                                  HOST_UID)
+    else:
+        assert cap == struct.pack("<IIIII", 0x02000000, 1 << 10, 0, 0, 0)
