@@ -315,6 +315,7 @@ cdef int acl_ids(Fs *fs, char *buf, ssize_t n, bint to_app) noexcept nogil:
 
 cdef extern from "<errno.h>":
     int ENODATA
+    int EOVERFLOW
 
 
 cdef bint app_admin(Call *c) noexcept nogil:
@@ -329,6 +330,61 @@ cdef int xattr_read_ok(Call *c, const char *name) noexcept nogil:
     if strncmp(name, "trusted.", 8) == 0 and not app_admin(c):
         return -ENODATA
     return 0
+
+
+cdef ssize_t cap_xattr_to_app(Fs *fs, char *buf, ssize_t n) noexcept nogil:
+    """A security.capability value as an app in a user namespace reads it
+    (cap_inode_getsecurity): a v3 whose root id is the namespace's root
+    reads as v2, one with another mapped root id in the namespace's
+    numbers; an unmapped root id other than the host's root is EOVERFLOW.
+    The new length or -errno."""
+    cdef uint32_t magic, rootid
+    cdef int64_t v
+    if n != 24:
+        return n
+    memcpy(&magic, buf, 4)
+    if (magic & 0xFF000000U) != 0x03000000U:
+        return n
+    memcpy(&rootid, buf + 20, 4)
+    v = id_map_up(&fs.uids, rootid)
+    if v > 0:
+        rootid = <uint32_t>v
+        memcpy(buf + 20, &rootid, 4)
+        return 24
+    if v < 0 and rootid != 0:
+        return -EOVERFLOW
+    magic = (magic & 0x00FFFFFFU) | 0x02000000U
+    memcpy(buf, &magic, 4)
+    return 20
+
+
+cdef ssize_t xattr_get_app(Call *c, const char *proc, const char *name,
+                           char *buf, size_t size) noexcept nogil:
+    """getxattr(2) of our file ``proc`` as the app sees it: trusted.*
+    hidden, ACL ids and a security.capability through its user namespace.
+    The length or -errno."""
+    cdef char cap[64]
+    cdef ssize_t n
+    n = xattr_read_ok(c, name)
+    if n < 0:
+        return n
+    if c.fs.uids.n and strcmp(name, "security.capability") == 0:
+        n = getxattr(proc, name, cap, sizeof(cap))
+        if n < 0:
+            return -errno
+        n = cap_xattr_to_app(c.fs, cap, n)
+        if n <= 0 or size == 0:
+            return n
+        if <size_t>n > size:
+            return -ERANGE
+        memcpy(buf, cap, n)
+        return n
+    n = getxattr(proc, name, buf, size)
+    if n < 0:
+        return -errno
+    if n > 0 and size and acl_xattr(name):
+        acl_ids(c.fs, buf, n, True)
+    return n
 
 
 cdef ssize_t xattr_list_filter(Call *c, char *buf, ssize_t n) noexcept nogil:

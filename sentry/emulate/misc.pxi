@@ -81,12 +81,6 @@ cdef void do_xattrat(Call *c, int kind) noexcept nogil:
         close(fd)
         ret(c, r)
         return
-    if kind == 0:
-        r = xattr_read_ok(c, name)
-        if r < 0:
-            close(fd)
-            ret(c, r)
-            return
     size = xa.size if kind != 2 else c.args[4]
     if size > XATTR_SIZE_MAX:
         size = XATTR_SIZE_MAX
@@ -106,10 +100,7 @@ cdef void do_xattrat(Call *c, int kind) noexcept nogil:
             r = setxattr(proc, name, buf, size, xa.flags)
             r = r if r == 0 else -errno
     elif kind == 0:
-        r = <int>getxattr(proc, name, buf, size)
-        r = r if r >= 0 else -errno
-        if r > 0 and size and acl_xattr(name):
-            acl_ids(c.fs, buf, r, True)
+        r = <int>xattr_get_app(c, proc, name, buf, size)
         if r > 0 and size and write_mem(c, xa.value, buf, r) < 0:
             r = -EFAULT
     else:

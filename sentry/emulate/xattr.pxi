@@ -43,11 +43,6 @@ cdef void do_getxattr(Call *c, int nofollow) noexcept nogil:
     if fd < 0:
         ret(c, fd)
         return
-    r = xattr_read_ok(c, name)
-    if r < 0:
-        close(fd)
-        ret(c, r)
-        return
     if size > XATTR_SIZE_MAX:
         size = XATTR_SIZE_MAX
     if size:
@@ -57,12 +52,9 @@ cdef void do_getxattr(Call *c, int nofollow) noexcept nogil:
             ret(c, -ENOMEM)
             return
     snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd)
-    r = <int>getxattr(proc, name, buf, size)
-    r = r if r >= 0 else -errno
+    r = <int>xattr_get_app(c, proc, name, buf, size)
     close(fd)
     if r > 0 and size:
-        if acl_xattr(name):
-            acl_ids(c.fs, buf, r, True)
         fd = write_mem(c, c.args[2], buf, r)
         if fd < 0:
             r = fd

@@ -624,3 +624,43 @@ def test_privileged_xattrs(pyrunsc, platform, fs_mode, userns):
                                   HOST_UID)
     else:
         assert cap == struct.pack("<IIIII", 0x02000000, 1 << 10, 0, 0, 0)
+
+
+_CAP_READ_SCRIPT = '''
+import os, struct
+for n in ("v2", "v3root", "v3five", "v3seven"):
+    try:
+        v = os.getxattr("/mnt/" + n, "security.capability")
+        print(n, len(v), v[3], *struct.unpack("<%dI" % ((len(v) - 20) // 4),
+                                          v[20:]))
+    except OSError as e:
+        print(n, e.errno)
+'''
+
+
+def test_capability_xattr_read(pyrunsc, platform, fs_mode):
+    """security.capability read from a user namespace: v2 as it is, a v3
+    of the namespace's root as v2, another mapped root id in container
+    numbers, an unmapped one EOVERFLOW (the kernel's answers, checked
+    natively)."""
+    from tests.testlib import BundleFactory
+    data = os.path.join(pyrunsc.base, "caps")
+    os.mkdir(data)
+    values = {"v2": struct.pack("<IIIII", 0x02000000, 1 << 10, 0, 0, 0)}
+    for name, root in (("v3root", HOST_UID), ("v3five", HOST_UID + 5),
+                       ("v3seven", 7)):
+        values[name] = struct.pack("<IIIIII", 0x03000000, 1 << 10, 0, 0, 0,
+                                   root)
+    for name, value in values.items():
+        p = os.path.join(data, name)
+        open(p, "w").close()
+        os.chown(p, HOST_UID, HOST_GID)
+        os.setxattr(p, "security.capability", value)
+    bundle = BundleFactory(pyrunsc.base, "/")(
+        ["/usr/bin/python3", "-c", _CAP_READ_SCRIPT],
+        edit=_both(_userns(), _bind(data)))
+    pyrunsc.global_args += fs_mode
+    res = pyrunsc("run", "--bundle", bundle, pyrunsc.new_id("capr"))
+    assert res.returncode == 0, res
+    assert res.stdout.splitlines() == ["v2 20 2", "v3root 20 2",
+                                       "v3five 24 3 5", "v3seven 75"], res
