@@ -4,17 +4,20 @@
 # uid_map/gid_map.  The maps are read from /proc/<pid>/{uid,gid}_map when
 # the platform attaches the process (so a namespace joined by path is
 # covered too) into Fs.uids/Fs.gids.  Every handler that shows an owner to
-# the app or takes one from it goes through id_to_app()/id_from_app(); an
-# id with no mapping shows as the overflow id (/proc/sys/kernel/overflowuid),
-# as the kernel does.
+# the app or takes one from it goes through id_map_up()/id_map_down()
+# (stat_to_app, statx_to_app, ids_from_app, acl_ids); an id with no mapping
+# shows as the overflow id (/proc/sys/kernel/overflowuid), as the kernel
+# does.  sentry.fs.special uses them through _core.ids_to_app.
 #
 # Capabilities: the serving thread holds the app's filesystem capabilities
 # (creds.pxi), but in the host's user namespace, where they apply to every
 # inode.  The app's apply only to inodes whose owner uid and gid both map
 # into its namespace (the kernel's capable_wrt_inode_uidgid), so before it
 # acts on an inode the thread drops them for an inode that does not
-# (caps_wrt_fd), and the gofer walk's search check asks the same
-# (app_may_search).
+# (caps_wrt_fd, caps_wrt_victim), and the search checks of a walk ask the
+# same (may_search: the gofer walk, local_walk_ok).  The thread also always
+# holds CAP_SYS_ADMIN and CAP_SETFCAP: the xattrs that need them are judged
+# by the app's (xattr_write_ok, xattr_read_ok, xattr_list_filter).
 
 
 # Capabilities the kernel checks in the initial user namespace only
