@@ -664,3 +664,40 @@ def test_capability_xattr_read(pyrunsc, platform, fs_mode):
     assert res.returncode == 0, res
     assert res.stdout.splitlines() == ["v2 20 2", "v3root 20 2",
                                        "v3five 24 3 5", "v3seven 75"], res
+
+
+_BIND_UTIME_SCRIPT = '''
+import os, socket
+for d in ("rootdir", "mydir"):
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.bind("/mnt/%s/sock" % d)
+        print(d, "bound")
+    except OSError as e:
+        print(d, e.errno)
+for n in ("unmapped", "user"):
+    fd = os.open("/mnt/" + n, os.O_RDONLY)
+    try:
+        os.utime(fd, (1, 1))
+        print(n, "utime")
+    except OSError as e:
+        print(n, e.errno)
+'''
+
+
+def test_bind_and_futimens_by_owner(pyrunsc, platform, fs_mode):
+    """A socket bound in a directory of an unmapped owner is EACCES to the
+    container's root, in its own directory fine; futimens with explicit
+    times needs CAP_FOWNER over the file: EPERM for an unmapped owner, fine
+    for a mapped one."""
+    from tests.testlib import BundleFactory
+    data = _id_files(pyrunsc.base)
+    bundle = BundleFactory(pyrunsc.base, "/")(
+        ["/usr/bin/python3", "-c", _BIND_UTIME_SCRIPT],
+        edit=_both(_userns(), _bind(data)))
+    pyrunsc.global_args += fs_mode
+    res = pyrunsc("run", "--bundle", bundle, pyrunsc.new_id("bind"))
+    assert res.returncode == 0, res
+    assert res.stdout.splitlines() == ["rootdir 13", "mydir bound",
+                                       "unmapped 1", "user utime"], res
+    assert os.stat(os.path.join(data, "user")).st_mtime == 1
