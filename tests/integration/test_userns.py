@@ -5,8 +5,16 @@ as root inside and as the mapped host ids outside; files it creates belong
 to the mapped ids on the host; ``exec`` joins the same user namespace;
 invalid mappings fail ``create`` naming the field and leave nothing behind.
 
-Runs over the busybox rootfs only (its mount points exist: the mapped root
-cannot create directories in a rootfs owned by the host's root).  The
+Through the sentry (both platforms, gofer and --directfs): owners shown
+through the maps (stat, statx, /proc/<pid>/status, POSIX ACLs,
+security.capability), ids taken through them (chown, ACLs), and the
+container root's capabilities applying only to files whose owner maps into
+its namespace; the expected answers are the kernel's (runc, or a native
+user namespace where noted).
+
+Runs over the busybox rootfs (its mount points exist: the mapped root
+cannot create directories in a rootfs owned by the host's root); the xattr
+tests need a Python inside and use the host's root read-only.  The
 host-side leak checks are the ``pyrunsc`` fixture's (tests/conftest.py).
 """
 import array
