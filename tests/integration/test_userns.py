@@ -709,3 +709,18 @@ def test_bind_and_futimens_by_owner(pyrunsc, platform, fs_mode):
     assert res.stdout.splitlines() == ["rootdir 13", "mydir bound",
                                        "unmapped 1", "user utime"], res
     assert os.stat(os.path.join(data, "user")).st_mtime == 1
+
+
+def test_proc_net_uids(pyrunsc, platform, bundle_factory):
+    """/proc/net/tcp6 names a listening socket's owner as the container
+    numbers it, in the kernel's %5u column."""
+    script = ("nc -l -p 12345 & sleep 0.5; grep ':3039 ' /proc/net/tcp6 "
+              "/proc/self/net/tcp6; kill %1")
+    bundle = bundle_factory(["sh", "-c", script], edit=_userns())
+    res = pyrunsc("run", "--bundle", bundle, pyrunsc.new_id("net"))
+    lines = res.stdout.splitlines()
+    assert len(lines) == 2, res
+    for line in lines:
+        cols = line.split(":", 1)[1].split()
+        assert cols[7] == "0", res
+        assert f"{cols[6]}     0 " in line, res
