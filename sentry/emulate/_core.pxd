@@ -43,6 +43,17 @@ cdef enum:
     MK_LOCAL = 1
     MK_SPECIAL = 2
     MOUNT_POINT_MAX = 512
+    # UID_GID_MAP_MAX_EXTENTS: the most lines a uid_map may have
+    ID_EXTENTS = 340
+
+# One of the app's id maps as the sentry's user namespace sees it
+# (/proc/<pid>/uid_map): ``count`` ids from ``first`` inside are ``lower``
+# onwards here.  n == 0: the app shares the sentry's user namespace.
+ctypedef struct IdMap:
+    int n
+    uint32_t first[ID_EXTENTS]
+    uint32_t lower[ID_EXTENTS]
+    uint32_t count[ID_EXTENTS]
 
 ctypedef struct MountC:
     char point[MOUNT_POINT_MAX]
@@ -69,6 +80,11 @@ ctypedef struct Fs:
     bint special
     # the view's dentry cache of gofer directories (dcache.pxi), or NULL
     void *dcache
+    # the app's user namespace (ids.pxi): its maps and overflow ids
+    IdMap uids
+    IdMap gids
+    uint32_t overflow_uid
+    uint32_t overflow_gid
 
 ctypedef struct Call:
     int nr
@@ -111,6 +127,9 @@ ctypedef struct Call:
     # what it holds now
     int lazy_creds
     int applied
+    # a handler dropped the thread's filesystem capabilities for this call
+    # (ids.pxi): dispatch() restores them
+    int caps_dropped
     uint32_t ap_uid
     uint32_t ap_gid
     uint64_t ap_caps
@@ -143,3 +162,4 @@ cdef int strip_root(Fs *fs, const char *link, ssize_t n, char *out) noexcept nog
 cdef int read_mem(Call *c, void *dst, uint64_t addr, size_t n) noexcept nogil
 cdef int write_mem(Call *c, uint64_t addr, const void *src, size_t n) noexcept nogil
 cdef int fs_set_view(Fs *fs, object view) except -1
+cdef int fs_set_ids(Fs *fs, int pid) noexcept nogil

@@ -19,9 +19,9 @@ from libc.errno cimport (errno, EIO, EROFS, EXDEV, EFAULT, ENAMETOOLONG, ENOENT,
                          EACCES, EINVAL, ENOSYS, ENXIO, EPERM, ERANGE, E2BIG,
                          EISDIR, EEXIST, ELOOP, ENOMEM, ESRCH, EBUSY)
 from libc.string cimport (memchr, memcpy, memmove, strlen, memcmp, strrchr,
-                          memset, strstr, strcmp)
+                          memset, strstr, strcmp, strncmp)
 from libc.stdio cimport snprintf
-from libc.stdint cimport uint32_t, int64_t, uint64_t
+from libc.stdint cimport uint16_t, uint32_t, int64_t, uint64_t
 from libc.stdlib cimport calloc, free
 
 from sentry.gofer._fast cimport (GoferConn, GoferAttr, FastConn,
@@ -34,6 +34,7 @@ import os
 include "paths.pxi"
 include "dcache.pxi"
 include "creds.pxi"
+include "ids.pxi"
 include "open.pxi"
 include "stat.pxi"
 include "access.pxi"
@@ -77,7 +78,7 @@ cdef void dispatch(Call *c) noexcept nogil:
         c.ret = sw              # the caller is gone; the answer is lost
         return
     TABLE[c.nr](c)
-    if sw and not c.lazy_creds:
+    if c.caps_dropped or (sw and not c.lazy_creds):
         leave_creds(c)
 
 
@@ -97,6 +98,10 @@ cdef int fs_init(Fs *fs, int root_fd, int mode) noexcept nogil:
     fs.view = NULL
     fs.special = False
     fs.dcache = NULL
+    fs.uids.n = 0
+    fs.gids.n = 0
+    fs.overflow_uid = 65534
+    fs.overflow_gid = 65534
     snprintf(link, sizeof(link), "/proc/self/fd/%d", root_fd)
     n = readlink(link, fs.prefix, PATH_BUF - 1)
     if n < 0:
@@ -292,3 +297,21 @@ def mount_index(View view, bytes path):
     fs.mounts = view.mounts
     fs.nmounts = view.nmounts
     return mount_of(&fs, path)
+
+
+def ids_to_app(int pid, uids, gids):
+    """Our ``uids`` and ``gids`` as process ``pid``'s user namespace shows
+    them (ids.pxi: unmapped ones as the overflow ids), or None when it
+    shares ours."""
+    cdef Fs fs
+    cdef int r
+    fs.uids.n = 0
+    fs.gids.n = 0
+    with nogil:
+        r = fs_set_ids(&fs, pid)
+    if r < 0:
+        raise OSError(-r, f"reading the user namespace of {pid}")
+    if fs.uids.n == 0:
+        return None
+    return ([uid_to_app(&fs, u) for u in uids],
+            [gid_to_app(&fs, g) for g in gids])

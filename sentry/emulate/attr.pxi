@@ -64,6 +64,12 @@ cdef void do_chown(Call *c, int dirfd, uint64_t addr, unsigned int uid,
     if fd < 0:
         ret(c, fd)
         return
+    # the app's ids are its user namespace's (ids.pxi)
+    r = ids_from_app(c.fs, &uid, &gid)
+    if r < 0:
+        close(fd)
+        ret(c, r)
+        return
     r = fchownat(fd, b"", uid, gid, AT_EMPTY_PATH)
     r = r if r == 0 else -errno
     close(fd)
@@ -99,7 +105,7 @@ cdef void do_utimes(Call *c, int dirfd, uint64_t addr, int64_t *ts,
     if addr == 0:
         # "If pathname is NULL, then the call modifies the timestamps of the
         # file referred to by the file descriptor dirfd" - utimensat(2)
-        fd = open_app_fd(c, dirfd, O_PATH)
+        fd = caps_wrt_fd(c, open_app_fd(c, dirfd, O_PATH))
     else:
         fd = path_fd(c, dirfd, addr, flags, 0)
     if fd < 0:

@@ -195,6 +195,8 @@ cdef int enter_creds(Call *c) noexcept nogil:
         r = read_capeff(c.tid, &c.cred_caps)
         if r < 0:
             return r
+        if c.fs != NULL and c.fs.uids.n:
+            c.cred_caps &= ~INIT_NS_CAPS    # (ids.pxi)
         if info.fsuid != 0 or info.fsgid != 0:
             r = read_groups(c.tid, c.groups, NGROUPS_CACHE)
             if r < 0:
@@ -264,9 +266,10 @@ cdef uint64_t sentry_caps() noexcept nogil:
 
 cdef void leave_creds(Call *c) noexcept nogil:
     """Back to the sentry's own credentials."""
-    if c.ap_caps_set:
+    if c.ap_caps_set or c.caps_dropped:
         set_thread_caps(0, True)
     c.ap_caps_set = 0
+    c.caps_dropped = 0
     syscall(SYS_setfsuid, 0)
     syscall(SYS_setfsgid, 0)
     syscall(SYS_setgroups, 0, NULL)

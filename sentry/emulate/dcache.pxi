@@ -222,20 +222,38 @@ cdef inline int dc_dir_error(int r) noexcept nogil:
     return DC_SKIP
 
 
-cdef int dc_may_search(Call *c, const char *p, int k) noexcept nogil:
-    """Search permission of the caller on every directory above the
-    parent of the name at ``p + k``: 0, -errno (EACCES at the first
-    refusal, or the walk's own error), or DC_SKIP."""
-    cdef int i, fd
-    if not c.as_app or c.cred_caps & ((1 << 1) | (1 << 2)):
-        return 0                # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+cdef int dc_may_search(Call *c, const char *p, int n, bint parent) noexcept nogil:
+    """Search permission of the caller on the directories above the last
+    name of ``p[:n]``: 0, -errno (EACCES at the first refusal, or the
+    walk's own error), or DC_SKIP.  The parent is left to the kernel's
+    lookup in it unless ``parent``, or unless the app is in a user
+    namespace and holds CAP_DAC_*: the thread's capabilities are the init
+    namespace's and would pass directories whose owner is not mapped
+    (ids.pxi), so each is judged by ``may_search`` instead."""
+    cdef int i, fd, last, r
+    cdef stat st
+    cdef bint dac = (c.cred_caps & ((1 << 1) | (1 << 2))) != 0
+    cdef bint userns_dac = c.fs.uids.n != 0 and dac
+    if not userns_dac and (not c.as_app or dac):
+        return 0                # root, or CAP_DAC_OVERRIDE/READ_SEARCH
+    if userns_dac:
+        parent = True
+    last = dc_split(p, n) - 1   # the parent's length (0: "/")
     i = 0
-    while i < k - 1:
+    while i < last or (i == last and parent):
         fd = dc_dir(c, p, i)
         if fd < 0:
             return dc_dir_error(fd)
-        if syscall(SYS_faccessat2, fd, b"", 1, AT_EMPTY_PATH | AT_EACCESS) < 0:
-            return -errno       # X_OK
+        if userns_dac:
+            if fstat(fd, &st) < 0:
+                return -errno
+            r = may_search(c, st.st_uid, st.st_gid, st.st_mode)
+            if r < 0:
+                return r
+        elif syscall(SYS_faccessat2, fd, b"", 1, AT_EMPTY_PATH | AT_EACCESS) < 0:
+            return -errno       # X_OK, with the caller's ids, ACLs included
+        if i >= last:
+            break
         i += 1
         while p[i] != 0 and p[i] != b'/':
             i += 1
@@ -267,13 +285,13 @@ cdef int dc_lookup(Call *c, const char *p, uint64_t look) noexcept nogil:
     fd = dc_get(<DCache *>c.fs.dcache, p, n)
     if fd >= 0:
         # a cached directory itself: search permission on all above it
-        k = dc_may_search(c, p, n + 1)
+        k = dc_may_search(c, p, n, True)
         if k < 0:
             return k
         fd = fcntl(fd, F_DUPFD_CLOEXEC, 3)
         return fd if fd >= 0 else DC_SKIP
     k = dc_split(p, n)
-    fd = dc_may_search(c, p, k)
+    fd = dc_may_search(c, p, n, False)
     if fd < 0:
         return fd
     pfd = dc_dir(c, p, k - 1)
@@ -310,7 +328,7 @@ cdef int dc_stat(Call *c, const char *p, bint follow, stat *st) noexcept nogil:
         r = fstat(pfd, st)
         return 0 if r == 0 else -errno
     k = dc_split(p, n)
-    r = dc_may_search(c, p, k)
+    r = dc_may_search(c, p, n, False)
     if r < 0:
         return r
     pfd = dc_dir(c, p, k - 1)

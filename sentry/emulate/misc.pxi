@@ -74,8 +74,10 @@ cdef void do_xattrat(Call *c, int kind) noexcept nogil:
         return
     snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd)
     if kind == 3:
-        r = removexattr(proc, name)
-        r = r if r == 0 else -errno
+        r = xattr_write_ok(c, fd, name, NULL, NULL)
+        if r == 0:
+            r = removexattr(proc, name)
+            r = r if r == 0 else -errno
         close(fd)
         ret(c, r)
         return
@@ -83,24 +85,29 @@ cdef void do_xattrat(Call *c, int kind) noexcept nogil:
     if size > XATTR_SIZE_MAX:
         size = XATTR_SIZE_MAX
     if size:
-        buf = <char *>malloc(size)
+        buf = <char *>malloc(size if size > 24 else 24)   # xattr_write_ok
         if buf == NULL:
             close(fd)
             ret(c, -ENOMEM)
             return
     if kind == 1:
         r = read_mem(c, buf, xa.value, size) if size else 0
+        if r == 0 and size and acl_xattr(name):
+            r = acl_ids(c.fs, buf, size, False)
+        if r == 0:
+            r = xattr_write_ok(c, fd, name, buf, &size)
         if r == 0:
             r = setxattr(proc, name, buf, size, xa.flags)
             r = r if r == 0 else -errno
     elif kind == 0:
-        r = <int>getxattr(proc, name, buf, size)
-        r = r if r >= 0 else -errno
+        r = <int>xattr_get_app(c, proc, name, buf, size)
         if r > 0 and size and write_mem(c, xa.value, buf, r) < 0:
             r = -EFAULT
     else:
         r = <int>listxattr(proc, buf, size)
         r = r if r >= 0 else -errno
+        if r > 0 and size:
+            r = <int>xattr_list_filter(c, buf, r)
         if r > 0 and size and write_mem(c, c.args[3], buf, r) < 0:
             r = -EFAULT
     close(fd)

@@ -39,6 +39,7 @@ cdef void do_unlink(Call *c, int dirfd, uint64_t addr, int flags) noexcept nogil
     if fd < 0:
         ret(c, fd)
         return
+    caps_wrt_victim(c, fd, last)
     r = unlinkat(fd, last, flags)
     r = r if r == 0 else -errno
     close(fd)
@@ -75,6 +76,8 @@ cdef void do_rename(Call *c, int olddir, uint64_t oldp, int newdir,
         close(fd1)
         ret(c, fd2)
         return
+    caps_wrt_victim(c, fd1, last1)
+    caps_wrt_victim(c, fd2, last2)
     r = renameat2(fd1, last1, fd2, last2, flags)
     r = r if r == 0 else -errno
     close(fd1)

@@ -250,7 +250,58 @@ cdef int magic_fd(Call *c, const char *rel) noexcept nogil:
 
 cdef int local_open(Call *c, const char *rel, uint64_t flags, uint64_t mode,
                     uint64_t resolve) noexcept nogil:
-    """openat2 inside the app's root fd (directfs, local mounts)."""
+    """openat2 inside the app's root fd (directfs, local mounts); in a user
+    namespace also the directories walked are checked as the app.  Opens
+    that are not O_PATH go through checked_local_open (devcheck.pxi)."""
+    cdef int fd, k
+    if not ns_caps_held(c):
+        return local_openat2(c, rel, flags, mode, resolve)
+    # In a user namespace the app's capabilities depend on the owners
+    # (ids.pxi): resolve first, check the directories walked, then open
+    # what was resolved.
+    fd = local_openat2(c, rel, O_PATH | (flags & (O_NOFOLLOW | O_DIRECTORY)),
+                       0, resolve)
+    if fd >= 0:
+        k = local_walk_ok(c, fd, False)
+        if k < 0:
+            close(fd)
+            return k
+        if flags & O_PATH:
+            return fd
+        return open_resolved(c, fd, flags, mode)
+    if fd != -ENOENT or not (flags & O_CREAT) or \
+            (flags & O_TMPFILE) == O_TMPFILE:
+        return fd
+    return local_create(c, rel, flags, mode, resolve)
+
+
+cdef int local_create(Call *c, const char *rel, uint64_t flags,
+                      uint64_t mode, uint64_t resolve) noexcept nogil:
+    """O_CREAT of ``rel`` through the app's root fd in a user namespace:
+    its parent resolved, the directories walked checked as the app, then
+    created in it with the capabilities that apply there (ids.pxi)."""
+    cdef int fd, k, n
+    cdef char parent[PATH_BUF + 1]
+    n = <int>strlen(rel)
+    memcpy(parent, rel, n + 1)
+    k = split_last(parent, n)
+    if parent[n - 1] == b'/':
+        return -EISDIR
+    if k <= 1:
+        fd = local_openat2(c, "/", O_PATH | O_DIRECTORY, 0, resolve)
+    else:
+        parent[k - 1] = 0
+        fd = local_openat2(c, parent, O_PATH | O_DIRECTORY, 0, resolve)
+    if fd >= 0:
+        n = local_walk_ok(c, fd, True)
+        if n < 0:
+            close(fd)
+            return n
+    return create_in(c, fd, rel + k, flags, mode)
+
+
+cdef int local_openat2(Call *c, const char *rel, uint64_t flags,
+                       uint64_t mode, uint64_t resolve) noexcept nogil:
     cdef open_how how
     cdef int fd
     how.flags = flags | O_CLOEXEC
@@ -368,23 +419,29 @@ cdef int reopen_fd(int fd, uint64_t flags, uint64_t mode) noexcept nogil:
 
 
 cdef int app_may_search(void *ctx, const GoferAttr *a) noexcept nogil:
-    """Search (x) permission of directory ``a`` for the caller's fsuid,
-    fsgid, groups and capabilities - path_resolution(7) "Permissions"."""
-    cdef Call *c = <Call *>ctx
+    """The gofer walk's search check (``may_search``)."""
+    return may_search(<Call *>ctx, a.uid, a.gid, a.mode)
+
+
+cdef int may_search(Call *c, uint32_t uid, uint32_t gid,
+                    uint32_t mode) noexcept nogil:
+    """Search (x) permission of a directory owned by (uid, gid) for the
+    caller's fsuid, fsgid and groups - path_resolution(7) "Permissions" -
+    or its CAP_DAC_OVERRIDE/CAP_DAC_READ_SEARCH where they apply (ids.pxi)."""
     cdef uint32_t bits
     cdef int i
-    if c.cred_caps & ((1 << 1) | (1 << 2)):
-        return 0                # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
-    if c.cred_uid == a.uid:
-        bits = a.mode >> 6
+    if c.cred_caps & ((1 << 1) | (1 << 2)) and privileged_wrt(c.fs, uid, gid):
+        return 0
+    if c.cred_uid == uid:
+        bits = mode >> 6
     else:
-        bits = a.mode
-        if c.cred_gid == a.gid:
-            bits = a.mode >> 3
+        bits = mode
+        if c.cred_gid == gid:
+            bits = mode >> 3
         else:
             for i in range(c.ngroups):
-                if c.groups[i] == a.gid:
-                    bits = a.mode >> 3
+                if c.groups[i] == gid:
+                    bits = mode >> 3
                     break
     return 0 if bits & 1 else -EACCES
 
@@ -426,18 +483,7 @@ cdef int gofer_backend(Call *c, MountC *m, char *p, uint64_t flags,
         if fd < 0:
             return fd
     if fd >= 0:
-        if flags & O_CREAT and flags & O_EXCL:
-            close(fd)
-            return -EEXIST
-        if flags & O_CREAT and fstat(fd, &st) == 0 and S_ISDIR(st.st_mode):
-            close(fd)
-            return -EISDIR             # open(2): "O_CREAT ... a directory"
-        if flags & O_NOFOLLOW and fstat(fd, &st) == 0 and S_ISLNK(st.st_mode):
-            close(fd)
-            return -ELOOP
-        r = reopen_fd(fd, flags, mode)
-        close(fd)
-        return r
+        return open_resolved(c, fd, flags, mode)
     if fd != -ENOENT or not (flags & O_CREAT) or tmpfile:
         return fd
     # create the last name in its parent, as the app
@@ -451,9 +497,38 @@ cdef int gofer_backend(Call *c, MountC *m, char *p, uint64_t flags,
         p[k - 1] = 0
         pfd = walk_opath(c, p, O_PATH | O_DIRECTORY)
         p[k - 1] = b'/'
+    return create_in(c, pfd, p + k, flags, mode)
+
+
+cdef int open_resolved(Call *c, int fd, uint64_t flags,
+                       uint64_t mode) noexcept nogil:
+    """Open the file of our O_PATH ``fd`` (closed here) as the app asked,
+    with the app's credentials: the kernel checks the final file only."""
+    cdef stat st
+    cdef int r
+    if flags & O_CREAT and flags & O_EXCL:
+        close(fd)
+        return -EEXIST
+    if flags & O_CREAT and fstat(fd, &st) == 0 and S_ISDIR(st.st_mode):
+        close(fd)
+        return -EISDIR             # open(2): "O_CREAT ... a directory"
+    if flags & O_NOFOLLOW and fstat(fd, &st) == 0 and S_ISLNK(st.st_mode):
+        close(fd)
+        return -ELOOP
+    r = reopen_fd(caps_wrt_fd(c, fd), flags, mode)
+    close(fd)
+    return r
+
+
+cdef int create_in(Call *c, int pfd, const char *name, uint64_t flags,
+                   uint64_t mode) noexcept nogil:
+    """O_CREAT of the missing ``name`` in our directory ``pfd`` (closed
+    here), as the app."""
+    cdef int r
     if pfd < 0:
         return pfd
-    r = openat(pfd, p + k, <int>(flags | O_NOFOLLOW | O_CLOEXEC), <int>mode)
+    r = openat(caps_wrt_fd(c, pfd), name,
+               <int>(flags | O_NOFOLLOW | O_CLOEXEC), <int>mode)
     r = r if r >= 0 else -errno
     close(pfd)
     return r
@@ -590,13 +665,13 @@ cdef int path_fd(Call *c, int dirfd, uint64_t addr, int atflags,
             # (fstat(2), fchown(2)...), so no containment check is needed;
             # the duplicate is cheaper than a walk through /proc
             if dirfd == AT_FDCWD:
-                return open_app_fd(c, dirfd, O_PATH | oflags)
-            return app_socket(c, dirfd)
+                return caps_wrt_fd(c, open_app_fd(c, dirfd, O_PATH | oflags))
+            return caps_wrt_fd(c, app_socket(c, dirfd))
         return -ENOENT
     n = join_path(c, dirfd, c.path, n, c.rel)
     if n < 0:
         return n
-    return rel_fd(c, atflags, oflags)
+    return caps_wrt_fd(c, rel_fd(c, atflags, oflags))
 
 
 cdef int rel_fd(Call *c, int atflags, int oflags) noexcept nogil:
@@ -670,7 +745,7 @@ cdef int parent_fd(Call *c, int dirfd, uint64_t addr, char *buf, char *rel,
         if k >= 0:
             close(k)
             return -EEXIST
-    return fd
+    return caps_wrt_fd(c, fd)
 
 
 cdef int local_parent(Call *c, char *rel) noexcept nogil:

@@ -83,7 +83,7 @@ cdef int unix_target(Call *c, int *kind) noexcept nogil:
     n = join_path(c, AT_FDCWD, c.path, n, c.rel)
     if n < 0:
         return n
-    return root_open(c, c.rel, O_PATH, 0, 0)
+    return caps_wrt_fd(c, root_open(c, c.rel, O_PATH, 0, 0))
 
 
 cdef int unix_connect_addr(int target, char *sun) noexcept nogil:
@@ -175,6 +175,7 @@ cdef void do_connect(Call *c, bint is_bind) noexcept nogil:
             close(sock)
             ret(c, pfd)
             return
+        caps_wrt_fd(c, pfd)
         memset(sun, 0, sizeof(sun))
         memcpy(sun, &fam, 2)
         len = <int>strlen(last)

@@ -78,6 +78,7 @@ cdef void do_stat(Call *c, int dirfd, uint64_t addr, uint64_t buf,
             r = gofer_stat_rel(c, atflags, &st)
             if r != GOFER_SLOW:
                 if r == 0:
+                    stat_to_app(c.fs, &st)
                     r = write_mem(c, buf, &st, sizeof(st))
                 ret(c, r)
                 return
@@ -91,6 +92,7 @@ cdef void do_stat(Call *c, int dirfd, uint64_t addr, uint64_t buf,
     r = r if r == 0 else -errno
     close(fd)
     if r == 0:
+        stat_to_app(c.fs, &st)
         r = write_mem(c, buf, &st, sizeof(st))
     ret(c, r)
 
@@ -131,6 +133,7 @@ cdef void h_statx(Call *c) noexcept nogil:
     r = r if r == 0 else -errno
     close(fd)
     if r == 0:
+        statx_to_app(c.fs, stx)
         r = write_mem(c, c.args[4], stx, 256)
     ret(c, r)
 

@@ -52,8 +52,7 @@ cdef void do_getxattr(Call *c, int nofollow) noexcept nogil:
             ret(c, -ENOMEM)
             return
     snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd)
-    r = <int>getxattr(proc, name, buf, size)
-    r = r if r >= 0 else -errno
+    r = <int>xattr_get_app(c, proc, name, buf, size)
     close(fd)
     if r > 0 and size:
         fd = write_mem(c, c.args[2], buf, r)
@@ -88,7 +87,7 @@ cdef void do_setxattr(Call *c, int nofollow) noexcept nogil:
         ret(c, r)
         return
     if size:
-        buf = <char *>malloc(size)
+        buf = <char *>malloc(size if size > 24 else 24)   # xattr_write_ok
         if buf == NULL:
             ret(c, -ENOMEM)
             return
@@ -102,9 +101,13 @@ cdef void do_setxattr(Call *c, int nofollow) noexcept nogil:
         free(buf)
         ret(c, fd)
         return
-    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd)
-    r = setxattr(proc, name, buf, size, <int>c.args[4])
-    r = r if r >= 0 else -errno
+    r = acl_ids(c.fs, buf, size, False) if size and acl_xattr(name) else 0
+    if r == 0:
+        r = xattr_write_ok(c, fd, name, buf, &size)
+    if r == 0:
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd)
+        r = setxattr(proc, name, buf, size, <int>c.args[4])
+        r = r if r >= 0 else -errno
     close(fd)
     free(buf)
     ret(c, r)
@@ -142,6 +145,7 @@ cdef void do_listxattr(Call *c, int nofollow) noexcept nogil:
     r = r if r >= 0 else -errno
     close(fd)
     if r > 0 and size:
+        r = <int>xattr_list_filter(c, buf, r)
         fd = write_mem(c, c.args[1], buf, r)
         if fd < 0:
             r = fd
@@ -172,9 +176,11 @@ cdef void do_removexattr(Call *c, int nofollow) noexcept nogil:
     if fd < 0:
         ret(c, fd)
         return
-    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd)
-    r = removexattr(proc, name)
-    r = r if r >= 0 else -errno
+    r = xattr_write_ok(c, fd, name, NULL, NULL)
+    if r == 0:
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd)
+        r = removexattr(proc, name)
+        r = r if r >= 0 else -errno
     close(fd)
     ret(c, r)
 

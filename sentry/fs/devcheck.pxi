@@ -76,7 +76,7 @@ cdef int checked_reopen(Call *c, int pfd, uint64_t flags,
             close(pfd)
             return r
         flags |= O_NOCTTY
-    r = reopen_fd(pfd, flags, mode)
+    r = reopen_fd(caps_wrt_fd(c, pfd), flags, mode)
     close(pfd)
     return r
 
@@ -102,22 +102,35 @@ cdef int checked_openat2(Call *c, int dirfd, const char *p, uint64_t flags,
     not serve themselves, the devices the gofer refuses): the name is
     resolved to an O_PATH fd, then that very file is checked and reopened
     (``checked_reopen``).  A missing name with O_CREAT is created with
-    O_EXCL, so a node made meanwhile is looked at again, not opened."""
+    O_EXCL, so a node made meanwhile is looked at again, not opened.
+    Through the app's root fd in a user namespace, the walk is also
+    checked as the app (``local_open``, ``local_create``: ids.pxi)."""
     cdef int pfd, r, tries
     cdef stat st
+    cdef bint walk = dirfd == c.fs.root_fd and ns_caps_held(c)
     if flags & O_PATH or (flags & O_TMPFILE) == O_TMPFILE or \
             c.fs.view == NULL:
         # nothing is opened (O_PATH), a new unnamed file, or no container
+        if walk:
+            return local_open(c, p, flags, mode, resolve)
         return raw_openat2(dirfd, p, flags, mode, resolve)
     for tries in range(2):
-        pfd = raw_openat2(dirfd, p,
-                          O_PATH | (flags & (O_NOFOLLOW | O_DIRECTORY)), 0,
-                          resolve)
+        if walk:
+            pfd = local_open(c, p, O_PATH | (flags & (O_NOFOLLOW |
+                                                      O_DIRECTORY)),
+                             0, resolve)
+        else:
+            pfd = raw_openat2(dirfd, p,
+                              O_PATH | (flags & (O_NOFOLLOW | O_DIRECTORY)),
+                              0, resolve)
         if pfd >= 0:
             return checked_reopen(c, pfd, flags, mode)
         if pfd != -ENOENT or not (flags & O_CREAT):
             return pfd
-        r = raw_openat2(dirfd, p, flags | O_EXCL, mode, resolve)
+        if walk:
+            r = local_create(c, p, flags | O_EXCL, mode, resolve)
+        else:
+            r = raw_openat2(dirfd, p, flags | O_EXCL, mode, resolve)
         if r != -EEXIST or flags & O_EXCL:
             return r
     # O_CREAT through a dangling symlink (O_EXCL refuses it): create its

@@ -29,6 +29,7 @@ import errno
 import logging
 import os
 import queue
+import re
 import signal
 import stat as _stat
 import threading
@@ -256,6 +257,12 @@ def _proc(ctx, relpath, op, flags):
     elif head == "mounts" and len(parts) == 1:
         parts = [str(_ns_ids(ctx.tid)[0]), "mounts"]
     translated = parts[0] != head
+    if op == "open" and not flags & (O_PATH | _WRITE | os.O_DIRECTORY):
+        mapper = (map_status_ids if _is_status(parts) else
+                  _net_mapper(parts[2]) if _is_net_uids(parts) else None)
+        r = None if mapper is None else _ids_as_app(ctx, parts, flags, mapper)
+        if r is not None:
+            return r
     if head in _NS_DIRS:
         if op == "open" and flags & _WRITE and head == "sys":
             return -errno.EROFS
@@ -287,6 +294,95 @@ def _proc(ctx, relpath, op, flags):
             return -e.errno
     return _in_container(ctx, lambda: _open_kernel(ctx, "/".join(parts), op,
                                                    flags))
+
+
+def _is_status(parts):
+    """``<pid>/status`` or ``<pid>/task/<tid>/status``."""
+    return parts[0].isdigit() and parts[-1] == "status" and (
+        len(parts) == 2 or (len(parts) == 4 and parts[1] == "task"
+                            and parts[2].isdigit()))
+
+
+# /proc/net files whose 8th column is a socket's owner uid (tcp, udp, raw
+# and ping sockets: "uid"; packet sockets: "User").
+_NET_UID_FILES = frozenset(("tcp", "tcp6", "udp", "udp6", "udplite",
+                            "udplite6", "raw", "raw6", "icmp", "icmp6",
+                            "packet"))
+
+
+def _is_net_uids(parts):
+    """``<pid>/net/<one of _NET_UID_FILES>``."""
+    return (len(parts) == 3 and parts[0].isdigit() and parts[1] == "net"
+            and parts[2] in _NET_UID_FILES)
+
+
+def _net_mapper(name):
+    return lambda tid, data: map_net_uids(tid, data, left=name == "packet")
+
+
+def _ids_as_app(ctx, parts, flags, mapper):
+    """A file that names owners, for a caller in a user namespace: the
+    kernel prints them as the opener (the sentry) numbers them, so the
+    content goes through ``mapper(tid, data)``.  None: no namespace."""
+    from sentry.emulate._core import ids_to_app
+    if ids_to_app(ctx.tid, (), ()) is None:
+        return None
+    fd = _in_container(ctx, lambda: _open_kernel(ctx, "/".join(parts),
+                                                 "open", os.O_RDONLY))
+    if fd < 0:
+        return fd
+    chunks = []
+    try:
+        while True:
+            b = os.read(fd, 65536)
+            if not b:
+                break
+            chunks.append(b)
+    finally:
+        os.close(fd)
+    return _synth(parts[-1], mapper(ctx.tid, b"".join(chunks)), "open",
+                  flags)
+
+
+def map_status_ids(tid, data):
+    """``data`` of a status file with its Uid, Gid and Groups lines as
+    thread ``tid``'s user namespace shows them."""
+    from sentry.emulate._core import ids_to_app
+    out = []
+    for line in data.split(b"\n"):
+        key, sep, rest = line.partition(b":")
+        if sep and key in (b"Uid", b"Gid", b"Groups"):
+            ids = [int(x) for x in rest.split()]
+            uids, gids = ids_to_app(tid, ids if key == b"Uid" else (),
+                                    () if key == b"Uid" else ids) or (ids, ids)
+            new = uids if key == b"Uid" else gids
+            sep_ = b"\t" if key != b"Groups" else b" "
+            line = key + b":\t" + sep_.join(str(v).encode() for v in new)
+            if key == b"Groups":
+                line += b" "
+        out.append(line)
+    return b"\n".join(out)
+
+
+def map_net_uids(tid, data, left=False):
+    """``data`` of a /proc/net socket table with its uid column (the 8th:
+    ``%5u``, packet's ``%-6u`` when ``left``) as thread ``tid``'s user
+    namespace shows it; the header line stays."""
+    from sentry.emulate._core import ids_to_app
+    lines = data.split(b"\n")
+    out = lines[:1]
+    for line in lines[1:]:
+        cols = list(re.finditer(rb"\S+", line))
+        if len(cols) > 8 and cols[7].group().isdigit():
+            uid = str(ids_to_app(tid, [int(cols[7].group())], ())[0][0])
+            if left:    # "%-6u %-6lu": the padding follows the value
+                line = (line[:cols[7].start()] + uid.ljust(6).encode() + b" "
+                        + line[cols[8].start():])
+            else:       # "%08X %5u %8d": it precedes it
+                line = (line[:cols[6].end()] + b" " + uid.rjust(5).encode()
+                        + line[cols[7].end():])
+        out.append(line)
+    return b"\n".join(out)
 
 
 def _magic(parts):

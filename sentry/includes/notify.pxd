@@ -153,6 +153,8 @@ cdef extern from "<sys/stat.h>" nogil:
         uint64_t st_dev
         uint64_t st_ino
         unsigned int st_mode
+        unsigned int st_uid
+        unsigned int st_gid
     int fstat(int fd, stat *st)
     int fstatat(int dirfd, const char *path, stat *st, int flags)
     int mkdirat(int dirfd, const char *path, unsigned int mode)

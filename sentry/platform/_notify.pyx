@@ -18,9 +18,10 @@ from libc.stdlib cimport malloc, free
 from libc.stdint cimport uint64_t, int64_t, intptr_t
 
 from sentry.includes.notify cimport *
-from sentry.emulate._core cimport (Call, Fs, dispatch, fs_init, fs_set_view, call_init,
-                                   call_release, enter_creds, leave_creds,
-                                   settle_creds, ACT_RETURN,
+from sentry.emulate._core cimport (Call, Fs, dispatch, fs_init, fs_set_view,
+                                   fs_set_ids, call_init, call_release,
+                                   enter_creds, leave_creds, settle_creds,
+                                   ACT_RETURN,
                                    ACT_CONTINUE, ACT_FD, ACT_SLOW, SLOW_OPEN,
                                    SLOW_CONNECT)
 
@@ -118,15 +119,18 @@ cdef class NotifyLoop:
         self.thread = None
 
     def add(self, int listener, int root_fd, int mode, bint app_rooted,
-            view=None):
+            view=None, int pid=0):
         """Serve ``listener`` (ours now) with paths inside ``root_fd``,
-        through the container ``view`` (sentry.emulate._core.View) if any."""
+        through the container ``view`` (sentry.emulate._core.View) if any;
+        ``pid``: the attached process, whose user namespace the ids shown
+        to the app are in."""
         cdef int one = 1
         if ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
                  <unsigned long>SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) < 0:
             pass        # before Linux 6.6: answers take a cross-CPU wake-up
         with self.lock:
-            self.pending.append((listener, root_fd, mode, app_rooted, view))
+            self.pending.append((listener, root_fd, mode, app_rooted, view,
+                                 pid))
         self._kick()
 
     def _kick(self):
@@ -150,7 +154,7 @@ cdef class NotifyLoop:
         read(self.wake, &v, 8)
         with self.lock:
             items, self.pending[:] = list(self.pending), []
-        for listener, root_fd, mode, app_rooted, view in items:
+        for listener, root_fd, mode, app_rooted, view, pid in items:
             if self.nl >= MAXL:
                 os.close(listener)
                 continue
@@ -160,6 +164,8 @@ cdef class NotifyLoop:
                 os.close(listener)
                 continue
             self.fs[i].app_rooted = app_rooted
+            if pid > 0:
+                fs_set_ids(&self.fs[i], pid)
             fs_set_view(&self.fs[i], view)
             if view is not None:
                 self.views.append(view)

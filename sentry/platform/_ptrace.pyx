@@ -19,7 +19,7 @@ from libc.stdlib cimport calloc, free
 from libc.stdint cimport uint64_t, int64_t, uint8_t
 
 from sentry.includes.notify cimport *
-from sentry.emulate._core cimport (Call, Fs, dispatch, fs_init, fs_set_view, call_init,
+from sentry.emulate._core cimport (Call, Fs, dispatch, fs_init, fs_set_view, fs_set_ids, call_init,
                                    call_release, SLOW_RESTART, SLOW_MEMFD,
                                    write_mem,
                                    ACT_RETURN, ACT_CONTINUE, ACT_FD, ACT_SLOW,
@@ -202,6 +202,7 @@ cdef class PtraceLoop:
                     err = -r
                 else:
                     self.fs[i].app_rooted = app_rooted
+                    fs_set_ids(&self.fs[i], pid)
                     fs_set_view(&self.fs[i], view)
                     if view is not None:
                         self.views.append(view)

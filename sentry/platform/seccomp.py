@@ -63,7 +63,7 @@ class SeccompPlatform(base.Platform):
             raise OSError(errno.EINVAL, "seccomp platform: no listener fd")
         root = self.app_root(pid)
         mode, rooted = base.root_mode(pid, root)
-        self.loop.add(os.dup(fds[0]), root, mode, rooted, view)
+        self.loop.add(os.dup(fds[0]), root, mode, rooted, view, pid)
 
     def stop(self):
         self.loop.stop()

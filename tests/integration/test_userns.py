@@ -5,14 +5,25 @@ as root inside and as the mapped host ids outside; files it creates belong
 to the mapped ids on the host; ``exec`` joins the same user namespace;
 invalid mappings fail ``create`` naming the field and leave nothing behind.
 
-Runs over the busybox rootfs only (its mount points exist: the mapped root
-cannot create directories in a rootfs owned by the host's root).  The
+Through the sentry (both platforms, gofer and --directfs): owners shown
+through the maps (stat, statx, /proc/<pid>/status, POSIX ACLs,
+security.capability), ids taken through them (chown, ACLs), and the
+container root's capabilities applying only to files whose owner maps into
+its namespace; the expected answers are the kernel's (runc, or a native
+user namespace where noted).
+
+Runs over the busybox rootfs (its mount points exist: the mapped root
+cannot create directories in a rootfs owned by the host's root); the xattr
+tests need a Python inside and use the host's root read-only.  The
 host-side leak checks are the ``pyrunsc`` fixture's (tests/conftest.py).
 """
 import array
 import os
 import resource
+import shutil
 import socket
+import struct
+import subprocess
 import time
 
 import pytest
@@ -295,3 +306,421 @@ def test_mappings_without_user_namespace_fail(pyrunsc, bundle_factory):
     assert "linux.uidMappings: needs a user namespace" in res.stderr, res
     assert pyrunsc.list_ids() == []
 
+
+
+# -- ids through the sentry: stat, chown, permission checks ---------------
+#
+# The files live in a bind mount the test prepares on the host; the sentry
+# serves every call on them (gofer mode, or --directfs).  Owners show as
+# the container's ids, unmapped ones as the overflow id; chown takes the
+# container's ids; the container root's capabilities apply only to files
+# whose owner maps into its namespace (the kernel's rules, compared with
+# runc where it runs).
+
+OVERFLOW = 65534
+
+
+def _id_files(base):
+    """A host directory of files with known owners; returns its path."""
+    data = os.path.join(base, "ids")
+    os.mkdir(data)
+    files = {                       # name: (uid, gid, mode, content)
+        "mapped": (HOST_UID, HOST_GID, 0o644, "m"),
+        "unmapped": (0, 0, 0o644, "u"),
+        "user": (HOST_UID + 1000, HOST_GID + 1000, 0o600, "user"),
+        "secret": (0, 0, 0o600, "secret"),
+        "secretexe": (0, 0, 0o700, "#!/bin/sh\n"),
+        "chown_me": (HOST_UID, HOST_GID, 0o644, ""),
+        "rootowned_user": (0, HOST_GID + 1000, 0o640, "g"),
+    }
+    for name, (uid, gid, mode, text) in files.items():
+        p = os.path.join(data, name)
+        with open(p, "w") as f:
+            f.write(text)
+        os.chown(p, uid, gid)
+        os.chmod(p, mode)
+    for name, uid, gid, mode in (("rootdir", 0, 0, 0o755),
+                                 ("mydir", HOST_UID, HOST_GID, 0o755),
+                                 ("closed", HOST_UID + 1000, HOST_GID + 1000,
+                                  0o700),
+                                 ("rootclosed", 0, 0, 0o700),
+                                 ("sticky", HOST_UID + 1000, HOST_GID + 1000,
+                                  0o1777)):
+        p = os.path.join(data, name)
+        os.mkdir(p)
+        os.chown(p, uid, gid)
+        os.chmod(p, mode)
+    with open(os.path.join(data, "closed", "in"), "w") as f:
+        f.write("in")
+    os.chown(os.path.join(data, "closed", "in"), HOST_UID + 1000,
+             HOST_GID + 1000)
+    with open(os.path.join(data, "rootclosed", "in"), "w") as f:
+        f.write("in")
+    for name, uid, gid in (("hosts", 0, 0),
+                           ("users", HOST_UID + 1000, HOST_GID + 1000)):
+        p = os.path.join(data, "sticky", name)
+        with open(p, "w"):
+            pass
+        os.chown(p, uid, gid)
+    return data
+
+
+# Docker's default set: CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER among them
+# (runc spec's three would leave root nothing to show about capabilities)
+DOCKER_CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER",
+               "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID",
+               "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+               "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"]
+
+
+def _bind(data, user=None):
+    """``data`` at /mnt; root with Docker's capabilities, or ``user``."""
+    def edit(spec):
+        spec["mounts"].append({"destination": "/mnt", "type": "bind",
+                               "source": data, "options": ["rbind", "rw"]})
+        if user is not None:
+            spec["process"]["user"] = {"uid": user, "gid": user}
+        else:
+            spec["process"]["capabilities"] = {
+                k: list(DOCKER_CAPS) for k in ("bounding", "effective",
+                                               "permitted")}
+    return edit
+
+
+# As the container's root.  Each line: what the kernel answers.
+_ROOT_SCRIPT = """
+cd /mnt
+stat -c %u:%g mapped unmapped user mydir rootdir
+ls -ln unmapped | awk '{print $3":"$4}'
+chown 1000:1000 chown_me && stat -c %u:%g chown_me
+chown 70000 chown_me 2>&1 | grep -q 'Invalid argument' && echo einval
+chown :70000 chown_me 2>&1 | grep -q 'Invalid argument' && echo einval
+chown -1:1000 chown_me 2>/dev/null; stat -c %u:%g chown_me
+chown 0 unmapped 2>/dev/null || echo chown-denied
+cat user; echo
+cat secret 2>/dev/null || echo read-denied
+which /mnt/secretexe >/dev/null || echo exec-denied
+cat closed/in; echo
+cat rootclosed/in 2>/dev/null || echo search-denied
+stat rootclosed/in >/dev/null 2>&1 || echo stat-denied
+rm -f sticky/hosts 2>/dev/null || echo unlink-denied
+rm -f sticky/users && echo unlinked
+touch rootdir/x 2>/dev/null || echo create-denied
+touch mydir/x && stat -c %u:%g mydir/x
+mkdir mydir/d && stat -c %u:%g mydir/d
+mknod mydir/nod c 1 3 2>/dev/null || echo mknod-denied
+mknod mydir/fifo p && stat -c %F:%u mydir/fifo
+"""
+_ROOT_WANT = [
+    "0:0", f"{OVERFLOW}:{OVERFLOW}", "1000:1000", "0:0",
+    f"{OVERFLOW}:{OVERFLOW}",
+    f"{OVERFLOW}:{OVERFLOW}",
+    "1000:1000", "einval", "einval", "1000:1000", "chown-denied",
+    "user", "read-denied", "exec-denied", "in", "search-denied",
+    "stat-denied", "unlink-denied", "unlinked", "create-denied",
+    "0:0", "0:0", "mknod-denied", "fifo:0"]
+
+# As container user 1000 (busybox's test(1) judges by stat's owner).
+_USER_SCRIPT = """
+cd /mnt
+id -u
+cat user; echo
+[ -r user ] && echo r-user
+[ -w user ] && echo w-user
+[ -r mapped ] && echo r-mapped
+[ -w mapped ] || echo nw-mapped
+cat closed/in; echo
+cat rootowned_user; echo
+touch mydir/y 2>/dev/null || echo create-denied
+chown 1000:0 user 2>/dev/null || echo chgrp-denied
+"""
+_USER_WANT = ["1000", "user", "r-user", "w-user", "r-mapped", "nw-mapped",
+              "in", "g", "create-denied", "chgrp-denied"]
+
+
+@pytest.fixture(params=[[], ["--directfs"]], ids=["gofer", "directfs"])
+def fs_mode(request):
+    return request.param
+
+
+def test_ids_in_sentry_as_root(pyrunsc, platform, fs_mode, bundle_factory):
+    """stat shows container ids (unmapped: 65534); chown maps container
+    ids to host ids, EINVAL for an unmapped one; root's capabilities
+    apply only to files whose owner maps into the namespace."""
+    data = _id_files(pyrunsc.base)
+    bundle = bundle_factory(["sh", "-c", _ROOT_SCRIPT],
+                            edit=_both(_userns(), _bind(data)))
+    pyrunsc.global_args += fs_mode
+    res = pyrunsc("run", "--bundle", bundle, pyrunsc.new_id("ids"))
+    assert res.returncode == 0, res
+    assert res.stdout.split() == _ROOT_WANT, res
+    st = os.stat(os.path.join(data, "chown_me"))
+    assert (st.st_uid, st.st_gid) == (HOST_UID + 1000, HOST_GID + 1000)
+    st = os.stat(os.path.join(data, "unmapped"))
+    assert (st.st_uid, st.st_gid) == (0, 0)
+    for name in ("x", "d"):
+        st = os.lstat(os.path.join(data, "mydir", name))
+        assert (st.st_uid, st.st_gid) == (HOST_UID, HOST_GID), name
+    assert not os.path.exists(os.path.join(data, "rootdir", "x"))
+
+
+def test_ids_in_sentry_as_user(pyrunsc, platform, fs_mode, bundle_factory):
+    """A non-root container user: its own files by their container owner,
+    search and read checks by the host owners."""
+    data = _id_files(pyrunsc.base)
+    bundle = bundle_factory(["sh", "-c", _USER_SCRIPT],
+                            edit=_both(_userns(), _bind(data, 1000)))
+    pyrunsc.global_args += fs_mode
+    res = pyrunsc("run", "--bundle", bundle, pyrunsc.new_id("idu"))
+    assert res.returncode == 0, res
+    assert res.stdout.split() == _USER_WANT, res
+    assert not os.path.exists(os.path.join(data, "mydir", "y"))
+
+
+@pytest.mark.parametrize("user", [None, 1000], ids=["root", "user"])
+def test_ids_expectations_match_runc(pyrunsc, bundle_factory, user):
+    """The answers the two tests above expect are the kernel's: the same
+    scripts under runc (no sentry) print the same."""
+    runc = shutil.which("runc")
+    assert runc, "runc is missing: run scripts/install-deps.sh"
+    data = _id_files(pyrunsc.base)
+    script, want = ((_ROOT_SCRIPT, _ROOT_WANT) if user is None
+                    else (_USER_SCRIPT, _USER_WANT))
+    bundle = bundle_factory(["sh", "-c", script],
+                            edit=_both(_userns(), _bind(data, user)))
+    root = os.path.join(pyrunsc.base, "runc-root")
+    cid = pyrunsc.new_id("runc")
+    try:
+        res = subprocess.run([runc, "--root", root, "run", "--bundle",
+                              bundle, cid], stdin=subprocess.DEVNULL,
+                             capture_output=True, text=True, timeout=60)
+    finally:
+        subprocess.run([runc, "--root", root, "delete", "--force", cid],
+                       capture_output=True, timeout=60)
+    assert res.returncode == 0, res
+    assert res.stdout.split() == want, res
+
+
+@pytest.mark.parametrize("user", [0, 1000])
+def test_proc_status_ids(pyrunsc, platform, bundle_factory, user):
+    """/proc/<pid>/status shows the ids as the container numbers them (the
+    kernel prints them for the opener's namespace, and the sentry opens)."""
+    def edit(spec):
+        spec["process"]["user"] = {"uid": user, "gid": user,
+                                   "additionalGids": [user + 5]}
+    script = ("grep -E '^(Uid|Gid|Groups):' /proc/self/status; "
+              "grep -E '^(Uid|Gid):' /proc/1/status /proc/1/task/1/status")
+    bundle = bundle_factory(["sh", "-c", script],
+                            edit=_both(_userns(), edit))
+    res = pyrunsc("run", "--bundle", bundle, pyrunsc.new_id("status"))
+    assert res.returncode == 0, res
+    ids = " ".join([str(user)] * 4)
+    assert res.stdout.split("\n")[:3] == [
+        f"Uid:\t{ids}".replace(" ", "\t"), f"Gid:\t{ids}".replace(" ", "\t"),
+        f"Groups:\t{user + 5} "], res
+    assert [line.split(":", 1)[1].replace(":", " ").split()
+            for line in res.stdout.splitlines()[3:]] == [
+        ["Uid", *[str(user)] * 4], ["Gid", *[str(user)] * 4],
+        ["Uid", *[str(user)] * 4], ["Gid", *[str(user)] * 4]], res
+
+
+# POSIX ACL xattrs carry ids: what the kernel does for a caller in a user
+# namespace (checked natively with a process in such a namespace): ids
+# read back through the maps, an unmapped one as -1; ids written mapped
+# to host ids, an unmapped one EINVAL.
+_ACL_HELPERS = '''
+import errno, os, struct
+ACL = "system.posix_acl_access"
+def acl(uid, gid):
+    ents = [(1, 6, 0xffffffff), (2, 4, uid), (4, 4, 0xffffffff),
+            (8, 4, gid), (0x10, 4, 0xffffffff), (0x20, 4, 0xffffffff)]
+    return struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e)
+                                           for e in ents)
+def ids(v):
+    ents = [struct.unpack_from("<HHI", v, 4 + 8 * i)
+            for i in range((len(v) - 4) // 8)]
+    return [e[2] for e in ents if e[0] in (2, 8)]
+'''
+_ACL_SCRIPT = _ACL_HELPERS + '''
+os.setxattr("/mnt/f", ACL, acl(1000, 1001))
+print(*ids(os.getxattr("/mnt/f", ACL)))
+try:
+    os.setxattr("/mnt/f", ACL, acl(70000, 1001))
+    print("set")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+print(*ids(os.getxattr("/mnt/g", ACL)))
+'''
+
+
+def test_acl_xattr_ids(pyrunsc, platform, fs_mode):
+    """getxattr/setxattr of a POSIX ACL translate its user and group ids
+    (over the host root: the busybox rootfs has no program for xattrs)."""
+    from tests.testlib import BundleFactory
+    python = "/usr/bin/python3"
+    assert os.path.exists(python), "the host's python3 is missing"
+    helpers = {}
+    exec(_ACL_HELPERS, helpers)
+    data = os.path.join(pyrunsc.base, "acl")
+    os.mkdir(data)
+    for name in ("f", "g"):
+        p = os.path.join(data, name)
+        open(p, "w").close()
+        os.chown(p, HOST_UID, HOST_GID)
+    os.setxattr(os.path.join(data, "g"), helpers["ACL"],
+                helpers["acl"](HOST_UID + 5, 7))
+    bundle = BundleFactory(pyrunsc.base, "/")(
+        [python, "-c", _ACL_SCRIPT], edit=_both(_userns(), _bind(data)))
+    pyrunsc.global_args += fs_mode
+    res = pyrunsc("run", "--bundle", bundle, pyrunsc.new_id("acl"))
+    assert res.returncode == 0, res
+    assert res.stdout.split("\n")[:3] == ["1000 1001", "EINVAL",
+                                          "5 4294967295"], res
+    host = helpers["ids"](os.getxattr(os.path.join(data, "f"),
+                                      helpers["ACL"]))
+    assert host == [HOST_UID + 1000, HOST_GID + 1001]
+
+
+_XATTR_SCRIPT = '''
+import os, struct
+for name in ("trusted.x", "security.x"):
+    try:
+        os.setxattr("/mnt/f", name, b"1")
+        print("set")
+    except OSError as e:
+        print(e.errno)
+try:
+    print(os.getxattr("/mnt/g", "trusted.y"))
+except OSError as e:
+    print(e.errno)
+print(*sorted(os.listxattr("/mnt/g")))
+os.setxattr("/mnt/f", "security.capability",
+            struct.pack("<IIIII", 0x02000000, 1 << 10, 0, 0, 0))
+print("cap")
+'''
+
+
+@pytest.mark.parametrize("userns", [True, False], ids=["userns", "no-userns"])
+def test_privileged_xattrs(pyrunsc, platform, fs_mode, userns):
+    """trusted.* and security.* xattrs need CAP_SYS_ADMIN in the host's
+    namespace (the sentry holds it, the app does not): EPERM to set,
+    ENODATA to get, left out of listxattr; security.capability written
+    from a user namespace is stored as v3 with the namespace's root as
+    its root id (the kernel's answers, checked natively)."""
+    from tests.testlib import BundleFactory
+    data = os.path.join(pyrunsc.base, "xattr")
+    os.mkdir(data)
+    for name in ("f", "g"):
+        p = os.path.join(data, name)
+        open(p, "w").close()
+        os.chown(p, HOST_UID, HOST_GID)
+    g = os.path.join(data, "g")
+    os.setxattr(g, "trusted.y", b"2")
+    os.setxattr(g, "user.z", b"3")
+    edit = _both(_userns(), _bind(data)) if userns else _bind(data)
+    bundle = BundleFactory(pyrunsc.base, "/")(
+        ["/usr/bin/python3", "-c", _XATTR_SCRIPT], edit=edit)
+    pyrunsc.global_args += fs_mode
+    res = pyrunsc("run", "--bundle", bundle, pyrunsc.new_id("xattr"))
+    assert res.returncode == 0, res
+    assert res.stdout.split() == ["1", "1", "61", "user.z", "cap"], res
+    f = os.path.join(data, "f")
+    assert os.listxattr(f) == ["security.capability"]
+    cap = os.getxattr(f, "security.capability")
+    if userns:
+        assert cap == struct.pack("<IIIIII", 0x03000000, 1 << 10, 0, 0, 0,
+                                  HOST_UID)
+    else:
+        assert cap == struct.pack("<IIIII", 0x02000000, 1 << 10, 0, 0, 0)
+
+
+_CAP_READ_SCRIPT = '''
+import os, struct
+for n in ("v2", "v3root", "v3five", "v3seven"):
+    try:
+        v = os.getxattr("/mnt/" + n, "security.capability")
+        print(n, len(v), v[3], *struct.unpack("<%dI" % ((len(v) - 20) // 4),
+                                          v[20:]))
+    except OSError as e:
+        print(n, e.errno)
+'''
+
+
+def test_capability_xattr_read(pyrunsc, platform, fs_mode):
+    """security.capability read from a user namespace: v2 as it is, a v3
+    of the namespace's root as v2, another mapped root id in container
+    numbers, an unmapped one EOVERFLOW (the kernel's answers, checked
+    natively)."""
+    from tests.testlib import BundleFactory
+    data = os.path.join(pyrunsc.base, "caps")
+    os.mkdir(data)
+    values = {"v2": struct.pack("<IIIII", 0x02000000, 1 << 10, 0, 0, 0)}
+    for name, root in (("v3root", HOST_UID), ("v3five", HOST_UID + 5),
+                       ("v3seven", 7)):
+        values[name] = struct.pack("<IIIIII", 0x03000000, 1 << 10, 0, 0, 0,
+                                   root)
+    for name, value in values.items():
+        p = os.path.join(data, name)
+        open(p, "w").close()
+        os.chown(p, HOST_UID, HOST_GID)
+        os.setxattr(p, "security.capability", value)
+    bundle = BundleFactory(pyrunsc.base, "/")(
+        ["/usr/bin/python3", "-c", _CAP_READ_SCRIPT],
+        edit=_both(_userns(), _bind(data)))
+    pyrunsc.global_args += fs_mode
+    res = pyrunsc("run", "--bundle", bundle, pyrunsc.new_id("capr"))
+    assert res.returncode == 0, res
+    assert res.stdout.splitlines() == ["v2 20 2", "v3root 20 2",
+                                       "v3five 24 3 5", "v3seven 75"], res
+
+
+_BIND_UTIME_SCRIPT = '''
+import os, socket
+for d in ("rootdir", "mydir"):
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.bind("/mnt/%s/sock" % d)
+        print(d, "bound")
+    except OSError as e:
+        print(d, e.errno)
+for n in ("unmapped", "user"):
+    fd = os.open("/mnt/" + n, os.O_RDONLY)
+    try:
+        os.utime(fd, (1, 1))
+        print(n, "utime")
+    except OSError as e:
+        print(n, e.errno)
+'''
+
+
+def test_bind_and_futimens_by_owner(pyrunsc, platform, fs_mode):
+    """A socket bound in a directory of an unmapped owner is EACCES to the
+    container's root, in its own directory fine; futimens with explicit
+    times needs CAP_FOWNER over the file: EPERM for an unmapped owner, fine
+    for a mapped one."""
+    from tests.testlib import BundleFactory
+    data = _id_files(pyrunsc.base)
+    bundle = BundleFactory(pyrunsc.base, "/")(
+        ["/usr/bin/python3", "-c", _BIND_UTIME_SCRIPT],
+        edit=_both(_userns(), _bind(data)))
+    pyrunsc.global_args += fs_mode
+    res = pyrunsc("run", "--bundle", bundle, pyrunsc.new_id("bind"))
+    assert res.returncode == 0, res
+    assert res.stdout.splitlines() == ["rootdir 13", "mydir bound",
+                                       "unmapped 1", "user utime"], res
+    assert os.stat(os.path.join(data, "user")).st_mtime == 1
+
+
+def test_proc_net_uids(pyrunsc, platform, bundle_factory):
+    """/proc/net/tcp6 names a listening socket's owner as the container
+    numbers it, in the kernel's %5u column."""
+    script = ("nc -l -p 12345 & sleep 0.5; grep ':3039 ' /proc/net/tcp6 "
+              "/proc/self/net/tcp6; kill %1")
+    bundle = bundle_factory(["sh", "-c", script], edit=_userns())
+    res = pyrunsc("run", "--bundle", bundle, pyrunsc.new_id("net"))
+    lines = res.stdout.splitlines()
+    assert len(lines) == 2, res
+    for line in lines:
+        cols = line.split(":", 1)[1].split()
+        assert cols[7] == "0", res
+        assert f"{cols[6]}     0 " in line, res

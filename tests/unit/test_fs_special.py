@@ -339,3 +339,41 @@ def test_ptrace_content_and_fill(root, monkeypatch):
         assert e.value.errno == errno.EPERM         # F_SEAL_WRITE
     finally:
         os.close(mfd)
+
+
+def _fake_maps(monkeypatch):
+    """ids_to_app of a namespace mapping 0 -> 100000 (uids) and
+    0 -> 200000 (gids), 65536 each, unmapped ids as 65534."""
+    from sentry.emulate import _core
+
+    def ids_to_app(tid, uids, gids):
+        def up(v, base):
+            return v - base if base <= v < base + 65536 else 65534
+        return [up(u, 100000) for u in uids], [up(g, 200000) for g in gids]
+    monkeypatch.setattr(_core, "ids_to_app", ids_to_app)
+
+
+def test_map_status_ids(monkeypatch):
+    _fake_maps(monkeypatch)
+    data = (b"Name:\tsh\nUid:\t100000\t100000\t101000\t100000\n"
+            b"Gid:\t200000\t200000\t200000\t7\nGroups:\t200005 201000 \n"
+            b"NStgid:\t1\n")
+    assert special.map_status_ids(1, data) == (
+        b"Name:\tsh\nUid:\t0\t0\t1000\t0\nGid:\t0\t0\t0\t65534\n"
+        b"Groups:\t5 1000 \nNStgid:\t1\n")
+
+
+def test_map_net_uids(monkeypatch):
+    """The uid column keeps the kernel's widths: %5u, packet's %-6u."""
+    _fake_maps(monkeypatch)
+    head = b"  sl  local_address rem_address   st ... uid  timeout inode\n"
+    tcp = (b"   0: 00000000:3039 00000000:0000 0A 00000000:00000000 "
+           b"00:00000000 00000000 101000        0 2207443 1 0000 100 0\n")
+    assert special.map_net_uids(1, head + tcp) == head + (
+        b"   0: 00000000:3039 00000000:0000 0A 00000000:00000000 "
+        b"00:00000000 00000000  1000        0 2207443 1 0000 100 0\n")
+    packet = b"ffff0000 3      3    0003   2     1 0      100000 5512   \n"
+    assert special.map_net_uids(1, b"sk RefCnt ...\n" + packet,
+                                left=True) == (
+        b"sk RefCnt ...\nffff0000 3      3    0003   2     1 0      0      "
+        b"5512   \n")
