@@ -556,29 +556,44 @@ print(*ids(os.getxattr("/mnt/g", ACL)))
 def test_acl_xattr_ids(pyrunsc, platform, fs_mode):
     """getxattr/setxattr of a POSIX ACL translate its user and group ids
     (over the host root: the busybox rootfs has no program for xattrs)."""
-    from tests.testlib import BundleFactory
-    python = "/usr/bin/python3"
-    assert os.path.exists(python), "the host's python3 is missing"
     helpers = {}
     exec(_ACL_HELPERS, helpers)
-    data = os.path.join(pyrunsc.base, "acl")
-    os.mkdir(data)
-    for name in ("f", "g"):
-        p = os.path.join(data, name)
-        open(p, "w").close()
-        os.chown(p, HOST_UID, HOST_GID)
+    data = _mapped_root_files(pyrunsc.base, "acl")
     os.setxattr(os.path.join(data, "g"), helpers["ACL"],
                 helpers["acl"](HOST_UID + 5, 7))
-    bundle = BundleFactory(pyrunsc.base, "/")(
-        [python, "-c", _ACL_SCRIPT], edit=_both(_userns(), _bind(data)))
-    pyrunsc.global_args += fs_mode
-    res = pyrunsc("run", "--bundle", bundle, pyrunsc.new_id("acl"))
-    assert res.returncode == 0, res
+    res = _run_python(pyrunsc, _ACL_SCRIPT, _both(_userns(), _bind(data)),
+                      fs_mode, "acl")
     assert res.stdout.split("\n")[:3] == ["1000 1001", "EINVAL",
                                           "5 4294967295"], res
     host = helpers["ids"](os.getxattr(os.path.join(data, "f"),
                                       helpers["ACL"]))
     assert host == [HOST_UID + 1000, HOST_GID + 1001]
+
+
+def _mapped_root_files(base, name):
+    """A new directory ``base/name`` with empty files f and g owned by the
+    container's root (the mapped host ids)."""
+    data = os.path.join(base, name)
+    os.mkdir(data)
+    for f in ("f", "g"):
+        p = os.path.join(data, f)
+        open(p, "w").close()
+        os.chown(p, HOST_UID, HOST_GID)
+    return data
+
+
+def _run_python(pyrunsc, script, edit, fs_mode, name):
+    """Run ``script`` with the host's python3 on the host root (read-only)
+    in ``fs_mode``; the run's result, which must have exited 0."""
+    from tests.testlib import BundleFactory
+    assert os.path.exists("/usr/bin/python3"), "the host's python3 is missing"
+    bundle = BundleFactory(pyrunsc.base, "/")(
+        ["/usr/bin/python3", "-c", script], edit=edit)
+    pyrunsc.global_args += fs_mode
+    res = pyrunsc("run", "--bundle", bundle, pyrunsc.new_id(name))
+    assert res.returncode == 0, res
+    return res
+
 
 
 _XATTR_SCRIPT = '''
@@ -607,22 +622,12 @@ def test_privileged_xattrs(pyrunsc, platform, fs_mode, userns):
     ENODATA to get, left out of listxattr; security.capability written
     from a user namespace is stored as v3 with the namespace's root as
     its root id (the kernel's answers, checked natively)."""
-    from tests.testlib import BundleFactory
-    data = os.path.join(pyrunsc.base, "xattr")
-    os.mkdir(data)
-    for name in ("f", "g"):
-        p = os.path.join(data, name)
-        open(p, "w").close()
-        os.chown(p, HOST_UID, HOST_GID)
+    data = _mapped_root_files(pyrunsc.base, "xattr")
     g = os.path.join(data, "g")
     os.setxattr(g, "trusted.y", b"2")
     os.setxattr(g, "user.z", b"3")
     edit = _both(_userns(), _bind(data)) if userns else _bind(data)
-    bundle = BundleFactory(pyrunsc.base, "/")(
-        ["/usr/bin/python3", "-c", _XATTR_SCRIPT], edit=edit)
-    pyrunsc.global_args += fs_mode
-    res = pyrunsc("run", "--bundle", bundle, pyrunsc.new_id("xattr"))
-    assert res.returncode == 0, res
+    res = _run_python(pyrunsc, _XATTR_SCRIPT, edit, fs_mode, "xattr")
     assert res.stdout.split() == ["1", "1", "61", "user.z", "cap"], res
     f = os.path.join(data, "f")
     assert os.listxattr(f) == ["security.capability"]
@@ -651,7 +656,6 @@ def test_capability_xattr_read(pyrunsc, platform, fs_mode):
     of the namespace's root as v2, another mapped root id in container
     numbers, an unmapped one EOVERFLOW (the kernel's answers, checked
     natively)."""
-    from tests.testlib import BundleFactory
     data = os.path.join(pyrunsc.base, "caps")
     os.mkdir(data)
     values = {"v2": struct.pack("<IIIII", 0x02000000, 1 << 10, 0, 0, 0)}
@@ -664,12 +668,8 @@ def test_capability_xattr_read(pyrunsc, platform, fs_mode):
         open(p, "w").close()
         os.chown(p, HOST_UID, HOST_GID)
         os.setxattr(p, "security.capability", value)
-    bundle = BundleFactory(pyrunsc.base, "/")(
-        ["/usr/bin/python3", "-c", _CAP_READ_SCRIPT],
-        edit=_both(_userns(), _bind(data)))
-    pyrunsc.global_args += fs_mode
-    res = pyrunsc("run", "--bundle", bundle, pyrunsc.new_id("capr"))
-    assert res.returncode == 0, res
+    res = _run_python(pyrunsc, _CAP_READ_SCRIPT,
+                      _both(_userns(), _bind(data)), fs_mode, "capr")
     assert res.stdout.splitlines() == ["v2 20 2", "v3root 20 2",
                                        "v3five 24 3 5", "v3seven 75"], res
 
@@ -698,14 +698,9 @@ def test_bind_and_futimens_by_owner(pyrunsc, platform, fs_mode):
     container's root, in its own directory fine; futimens with explicit
     times needs CAP_FOWNER over the file: EPERM for an unmapped owner, fine
     for a mapped one."""
-    from tests.testlib import BundleFactory
     data = _id_files(pyrunsc.base)
-    bundle = BundleFactory(pyrunsc.base, "/")(
-        ["/usr/bin/python3", "-c", _BIND_UTIME_SCRIPT],
-        edit=_both(_userns(), _bind(data)))
-    pyrunsc.global_args += fs_mode
-    res = pyrunsc("run", "--bundle", bundle, pyrunsc.new_id("bind"))
-    assert res.returncode == 0, res
+    res = _run_python(pyrunsc, _BIND_UTIME_SCRIPT,
+                      _both(_userns(), _bind(data)), fs_mode, "bind")
     assert res.stdout.splitlines() == ["rootdir 13", "mydir bound",
                                        "unmapped 1", "user utime"], res
     assert os.stat(os.path.join(data, "user")).st_mtime == 1
