@@ -164,6 +164,9 @@ def write(data, path, has_chart=True):
     text.append(report.markdown(data))
     text.append("## Targets (GitHub issue 5)\n")
     text.append(report.targets_markdown(data))
+    unmet = _unmet(data)
+    if unmet:
+        text.append(unmet)
     prof = report.profiles_markdown(data)
     if prof:
         text.append("## Profiles of pyrunsc (py-spy)\n")
@@ -172,6 +175,73 @@ def write(data, path, has_chart=True):
     text.append(METHOD)
     with open(path, "w") as f:
         f.write("\n".join(text))
+
+
+# What is known about a target when a run says "not met": measured facts
+# (with where they were measured), not this run's numbers, which are above.
+WHY_NOT = {
+    "Allowed syscalls": (
+        "A call the filter allows whatever its arguments (getpid, read, "
+        "write, mmap...) never runs pyrunsc's BPF: the kernel's "
+        "constant-action bitmap answers it.  What remains is the cost of "
+        "having *any* seccomp filter attached: in a C loop on this host "
+        "getpid took 127 ns natively, 155 ns under a one-instruction "
+        "allow-all filter and 155 ns under pyrunsc's (NOTES.md, "
+        "2026-11-30), i.e. ~1.2× for every seccomp-based sandbox, runsc's "
+        "systrap and ptrace platforms included.  The target is not "
+        "reachable by interposing with seccomp on this kernel; pyrunsc's "
+        "filter (libseccomp's binary tree) adds nothing measurable to it."),
+    "A trapped call": (
+        "The floor answers the notification at once; pyrunsc also reads "
+        "the calling thread's credentials (one PIDFD_GET_INFO ioctl) and "
+        "dispatches through its table, and on ptrace reads and writes the "
+        "registers of the stopped thread.  The seccomp loop keeps an app's "
+        "credentials between its calls (docs/sentry.md, Credentials), so "
+        "no switch is paid twice; what is left is the ioctl and, on a "
+        "2-CPU VM, where the woken threads land."),
+    "stat and open+close": (
+        "`strace -c` of boot during the stat loop: 10 sentry syscalls per "
+        "served stat against the floor's 7 — the floor handles neither cwd "
+        "nor credentials.  The extra three: readlink of /proc/<tid>/cwd "
+        "(the driver's paths are relative), PIDFD_GET_INFO for the app's "
+        "credentials, and the dentry cache's check of its directory "
+        "(readlinkat).  An open+close also resolves O_PATH and reopens "
+        "through /proc/self/fd so that the file checked against the device "
+        "rules is the file opened (two opens where the floor has one)."),
+    "File workload": (
+        "Each file costs a create, a stat, an open and an unlink, each a "
+        "trapped call (see the per-call rows)."),
+    "fork+exec+wait": (
+        "Under ptrace every fork and exec is a ptrace event stop the sentry "
+        "must resume; the seccomp platform has none."),
+    "`run /bin/true`": (
+        "From a debug log of one run (NOTES.md, Start-up): the CLI's "
+        "interpreter and imports ~50-60 ms (click and logging ~35 ms), boot "
+        "until the container's cgroup exists ~65 ms (fork, boot's and the "
+        "platform's imports, the notify thread), the init's setup ~35 ms, "
+        "start ~15 ms, delete ~15 ms.  The gofer is forked from boot (no "
+        "second interpreter) and bytecode is compiled at install.  Half of "
+        "runsc's time needs a CLI path without click/logging or a resident "
+        "boot."),
+    "The sandbox's own memory": (
+        "Boot (the sentry) and the gofer are CPython processes; the gofer "
+        "is forked from boot, so much of it is shared."),
+}
+
+
+def _unmet(data):
+    """The targets this run says are not met, and what is known of why."""
+    out = []
+    for target, status, _ in report.targets(data):
+        if status != "not met":
+            continue
+        why = next((v for k, v in WHY_NOT.items() if target.startswith(k)),
+                   None)
+        if why:
+            out.append(f"- **{target}**: {why}")
+    if not out:
+        return ""
+    return "\n".join(["## Why the unmet targets are not met\n"] + out + [""])
 
 
 def _reading(data):
