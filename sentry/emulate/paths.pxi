@@ -659,6 +659,12 @@ cdef int path_fd(Call *c, int dirfd, uint64_t addr, int atflags,
     cdef int n = read_path(c, addr, c.path)
     if n < 0:
         return n
+    return path_fd_read(c, dirfd, n, atflags, oflags)
+
+
+cdef int path_fd_read(Call *c, int dirfd, int n, int atflags,
+                      int oflags) noexcept nogil:
+    """path_fd() for the path already read into ``c.path`` (``n`` bytes)."""
     if n == 0:
         if atflags & AT_EMPTY_PATH:
             # fd-based: the app could make the same call on its own fd
