@@ -7,8 +7,8 @@
 # effective set, as for the app itself - capabilities(7) "Effect of user ID
 # changes on capabilities".
 #
-# The thread also takes the app thread's effective capabilities (CapEff,
-# re-read with the groups): a root app whose spec dropped CAP_DAC_OVERRIDE
+# The thread also takes the app thread's effective capabilities (capget(2)
+# of that thread, re-read with the groups): a root app whose spec dropped CAP_DAC_OVERRIDE
 # or CAP_CHOWN must not be served with the sentry's, and a non-root app that
 # holds CAP_DAC_OVERRIDE keeps it although setfsuid cleared it here.
 # N.B. capabilities an app thread changes itself with capset(2), without a
@@ -47,35 +47,16 @@ cdef extern from "<linux/capability.h>" nogil:
 
 
 cdef int read_capeff(int tid, uint64_t *caps) noexcept nogil:
-    """CapEff of thread ``tid`` from /proc/<tid>/status: 0 or -errno."""
-    cdef char proc[64]
-    cdef char buf[4096]
-    cdef int fd
-    cdef ssize_t n
-    cdef char *p
-    cdef uint64_t v = 0
-    snprintf(proc, sizeof(proc), "/proc/%d/status", tid)
-    fd = openat(-1, proc, O_RDONLY | O_CLOEXEC)
-    if fd < 0:
+    """The effective capabilities of thread ``tid`` (capget(2) answers for
+    any thread; /proc/<tid>/status would cost the kernel a page of text
+    for each new process): 0 or -ESRCH."""
+    cdef cred_cap_header hdr
+    cdef cred_cap_data data[2]
+    hdr.version = _LINUX_CAPABILITY_VERSION_3
+    hdr.pid = tid
+    if syscall(SYS_capget, &hdr, data) < 0:
         return -ESRCH
-    n = read(fd, buf, sizeof(buf) - 1)
-    close(fd)
-    if n <= 0:
-        return -ESRCH
-    buf[n] = 0
-    p = strstr(buf, "CapEff:\t")
-    if p == NULL:
-        return -ESRCH
-    p += 8
-    while True:
-        if 48 <= p[0] <= 57:
-            v = v * 16 + <uint64_t>(p[0] - 48)
-        elif 97 <= p[0] <= 102:
-            v = v * 16 + <uint64_t>(p[0] - 87)
-        else:
-            break
-        p += 1
-    caps[0] = v
+    caps[0] = (<uint64_t>data[1].effective << 32) | data[0].effective
     return 0
 
 
