@@ -212,8 +212,14 @@ WHY_NOT = {
         "Each file costs a create, a stat, an open and an unlink, each a "
         "trapped call (see the per-call rows)."),
     "fork+exec+wait": (
-        "Under ptrace every fork and exec is a ptrace event stop the sentry "
-        "must resume; the seccomp platform has none."),
+        "Without the sentry (`--platform none`) the same container runs it "
+        "at native speed, so the difference is the sentry's: a new process "
+        "traps twice (its execve, and glibc's readlink of /proc/self/exe), "
+        "and its first trap pays a pidfd and the capabilities of a thread "
+        "the sentry has not seen, plus the wake-ups of a trap on a 2-CPU "
+        "VM; under ptrace each fork and exec is also an event stop.  The "
+        "first run of this session measured 4.2× before that readlink was "
+        "answered in C and capget(2) replaced /proc/<tid>/status."),
     "`run /bin/true`": (
         "From a debug log of one run (NOTES.md, Start-up): the CLI's "
         "interpreter and imports ~50-60 ms (click and logging ~35 ms), boot "
