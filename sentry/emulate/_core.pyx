@@ -17,7 +17,8 @@ are ``-errno``; nothing here allocates Python objects or takes the GIL.
 
 from libc.errno cimport (errno, EIO, EROFS, EXDEV, EFAULT, ENAMETOOLONG, ENOENT, EBADF, ENOTDIR,
                          EACCES, EINVAL, ENOSYS, ENXIO, EPERM, ERANGE, E2BIG,
-                         EISDIR, EEXIST, ELOOP, ENOMEM, ESRCH, EBUSY)
+                         EISDIR, EEXIST, ELOOP, ENOMEM, ESRCH, EBUSY,
+                         EMFILE, ENFILE)
 from libc.string cimport (memchr, memcpy, memmove, strlen, memcmp, strrchr,
                           memset, strstr, strcmp, strncmp)
 from libc.stdio cimport snprintf

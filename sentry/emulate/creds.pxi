@@ -103,19 +103,57 @@ cdef int thread_pidfd(Call *c, bint fresh) noexcept nogil:
     """A pidfd of thread c.tid, cached: a cached pidfd names one task, so a
     reused tid shows up as ESRCH on use and ``fresh`` reopens it."""
     cdef int slot = c.tid & (PIDFD_CACHE - 1)
-    cdef int fd
+    cdef int fd, slot2
     if c.pidfd_tid[slot] == c.tid and not fresh:
         return c.pidfd_fd[slot]
     if c.pidfd_tid[slot]:
         close(c.pidfd_fd[slot])
         c.pidfd_tid[slot] = 0
     fd = <int>syscall(SYS_pidfd_open, c.tid, PIDFD_THREAD)
+    if fd < 0 and (errno == EMFILE or errno == ENFILE):
+        # the cache keeps pidfds of threads long gone until their slot is
+        # reused: give them back rather than fail the call
+        for slot2 in range(PIDFD_CACHE):
+            if c.pidfd_tid[slot2]:
+                close(c.pidfd_fd[slot2])
+                c.pidfd_tid[slot2] = 0
+        fd = <int>syscall(SYS_pidfd_open, c.tid, PIDFD_THREAD)
     if fd < 0:
         return -ESRCH
+    if fd >= fd_budget():
+        # pidfds of gone threads crowd boot's fd table (an fd received
+        # from the gofer would be dropped): let the others go
+        for slot2 in range(PIDFD_CACHE):
+            if c.pidfd_tid[slot2]:
+                close(c.pidfd_fd[slot2])
+                c.pidfd_tid[slot2] = 0
     fcntl(fd, 2, 1)                     # F_SETFD FD_CLOEXEC
     c.pidfd_tid[slot] = c.tid
     c.pidfd_fd[slot] = fd
     return fd
+
+
+cdef int _fd_budget = 0
+
+cdef extern from "<sys/resource.h>" nogil:
+    struct rlimit:
+        unsigned long rlim_cur
+        unsigned long rlim_max
+    int getrlimit(int resource, rlimit *rlim)
+    int RLIMIT_NOFILE
+
+
+cdef int fd_budget() noexcept nogil:
+    """The fd numbers the emulation layer's caches (pidfds, the dentry
+    cache) may hold: three quarters of RLIMIT_NOFILE (read once), the rest
+    is boot's own (control connections, fds in flight from the gofer)."""
+    global _fd_budget
+    cdef rlimit rl
+    if _fd_budget == 0:
+        _fd_budget = 1 << 30
+        if getrlimit(RLIMIT_NOFILE, &rl) == 0 and rl.rlim_cur < (1 << 30):
+            _fd_budget = <int>(rl.rlim_cur * 3 // 4)
+    return _fd_budget
 
 
 cdef int read_groups(int tid, uint32_t *groups, int max) noexcept nogil:

@@ -160,6 +160,9 @@ cdef int dc_put(DCache *d, const char *p, int n, int fd) noexcept nogil:
     dup = fcntl(fd, F_DUPFD_CLOEXEC, 3)
     if dup < 0:
         return -1
+    if dup >= fd_budget():
+        close(dup)              # boot's fds are short: serve uncached
+        return -1
     h = dc_hash(p, n)
     e = &d.e[h & d.mask]
     if e.fd >= 0:

@@ -181,3 +181,36 @@ def test_symlinks_resolve_in_c_as_linux_does(pyrunsc, test_dir, tree,
     stats = _stats(_boot_log(logs))
     # only /procl (into /proc) needed Python
     assert stats["slow"] <= 2 and stats["hits"] > 0, stats
+
+
+def test_cache_leaves_boot_file_descriptors(pyrunsc, test_dir, tree):
+    """With a low RLIMIT_NOFILE the cache holds no fd numbered above three
+    quarters of it: boot keeps serving (exec, delete) after the app walked
+    more directories than that."""
+    import resource
+    import subprocess
+    from tests.testlib import runtime_argv, runtime_env
+    rootfs, vol = tree
+    for i in range(300):
+        _write(f"{vol}/many/d{i}/f", "x")
+    logs = os.path.join(test_dir, "logs")
+    cid = pyrunsc.new_id("fds")
+
+    def low_nofile():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (200, 20000))
+
+    argv = runtime_argv() + ["--root", pyrunsc.root, "--debug-log", logs,
+                             "run", "--detach", "--bundle",
+                             _bundle(test_dir, rootfs, vol), cid]
+    subprocess.run(argv, env=runtime_env(), preexec_fn=low_nofile,
+                   check=True, timeout=90, stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out = pyrunsc("exec", cid, "sh", "-c",
+                  "for i in $(seq 0 299); do cat /vol/many/d$i/f; done "
+                  "| wc -c")
+    assert out.stdout.strip() == "300", out
+    assert pyrunsc.ok("exec", cid, "cat", "/vol/d1/sub/f").stdout == \
+        "old-vol\n"
+    pyrunsc.ok("delete", "--force", cid)
+    stats = _stats(_boot_log(logs))
+    assert 0 < stats["entries"] < 150, stats
