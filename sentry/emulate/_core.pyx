@@ -87,18 +87,23 @@ cdef bint is_trapped(int nr) noexcept nogil:
     return 0 <= nr < NSYSCALLS and TABLE[nr] != NULL
 
 
-cdef int fs_init(Fs *fs, int root_fd, int mode) noexcept nogil:
-    """Fill ``fs`` for ``root_fd``; returns 0 or -errno."""
-    cdef char link[64]
-    cdef ssize_t n
-    fs.root_fd = root_fd
-    fs.mode = mode
+cdef void fs_no_view(Fs *fs) noexcept nogil:
+    """``fs`` serves the plain root: no mount table, gofer or cache."""
     fs.nmounts = 0
     fs.mounts = NULL
     fs.gofer = NULL
     fs.view = NULL
     fs.special = False
     fs.dcache = NULL
+
+
+cdef int fs_init(Fs *fs, int root_fd, int mode) noexcept nogil:
+    """Fill ``fs`` for ``root_fd``; returns 0 or -errno."""
+    cdef char link[64]
+    cdef ssize_t n
+    fs.root_fd = root_fd
+    fs.mode = mode
+    fs_no_view(fs)
     fs.uids.n = 0
     fs.gids.n = 0
     fs.overflow_uid = 65534
@@ -275,12 +280,7 @@ cdef int fs_set_view(Fs *fs, object view) except -1:
     """Serve ``fs`` through ``view`` (a View, or None for the plain root)."""
     cdef View v
     if view is None:
-        fs.nmounts = 0
-        fs.mounts = NULL
-        fs.gofer = NULL
-        fs.view = NULL
-        fs.special = False
-        fs.dcache = NULL
+        fs_no_view(fs)
         return 0
     v = <View?>view
     fs.mounts = v.mounts
