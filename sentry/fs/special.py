@@ -101,17 +101,21 @@ def _ns_ids(tid):
     return tgid, ntid
 
 
+def _write_sealed(fd, data):
+    """Write all of ``data`` into memfd ``fd``, then seal it for good."""
+    import fcntl
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_WRITE
+                | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_SEAL)
+
+
 def memfd(name, data):
     """A read-only fd of a sealed memfd holding ``data``."""
     fd = os.memfd_create(name, os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        import fcntl
-        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_WRITE
-                    | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SHRINK
-                    | fcntl.F_SEAL_SEAL)
+        _write_sealed(fd, data)
         return os.open(f"/proc/self/fd/{fd}", os.O_RDONLY | os.O_CLOEXEC)
     finally:
         os.close(fd)
@@ -146,7 +150,6 @@ def fill_memfd(tid, fd):
     """ptrace, at the exit of the memfd_create(2) an open of a synthesized
     file became: write the staged content into the app's ``fd`` and seal
     it.  Returns the call's result: ``fd``, or -errno."""
-    import fcntl
     with _lock:
         data = _fills.pop(tid, None)
     if data is None:
@@ -156,12 +159,7 @@ def fill_memfd(tid, fd):
     except OSError as e:
         return -(e.errno or errno.EIO)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(w, view):]
-        fcntl.fcntl(w, fcntl.F_ADD_SEALS, fcntl.F_SEAL_WRITE
-                    | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SHRINK
-                    | fcntl.F_SEAL_SEAL)
+        _write_sealed(w, data)
     except OSError as e:
         return -(e.errno or errno.EIO)
     finally:
