@@ -10,7 +10,7 @@ import pytest
 
 from tests.engines.enginelib import (IMAGE, BUSYBOX, Ctr, Docker, Podman,
                                      Private, _docker_archive, _rootfs_tar,
-                                     _which, need, wait_until)
+                                     _which, need)
 
 
 @pytest.fixture(scope="session")
@@ -47,12 +47,7 @@ def docker(rootfs_tar):
         d = priv.start_daemon(argv, "dockerd.log")
         dk = Docker(priv, "pyrunsc-busybox:latest")
 
-        def up():
-            if d.poll() is not None:
-                raise AssertionError("dockerd exited:\n"
-                                     + priv.log_tail("dockerd.log"))
-            return dk("version").returncode == 0
-        wait_until(up, 60, "dockerd")
+        dk.wait_daemon(d, "dockerd.log", "dockerd")
         tar = priv.path("rootfs.tar")
         with open(tar, "wb") as f:
             f.write(rootfs_tar)
@@ -94,12 +89,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
                               "containerd.log")
         c = Ctr(priv, "docker.io/library/" + IMAGE)
 
-        def up():
-            if d.poll() is not None:
-                raise AssertionError("containerd exited:\n"
-                                     + priv.log_tail("containerd.log"))
-            return c("version").returncode == 0
-        wait_until(up, 60, "containerd")
+        c.wait_daemon(d, "containerd.log", "containerd")
         arch = priv.path("image.tar")
         with open(arch, "wb") as f:
             f.write(_docker_archive(rootfs_tar, IMAGE))

@@ -409,47 +409,55 @@ def wait_until(pred, timeout=30, what="condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-class Docker:
-    def __init__(self, priv, image):
-        self.priv, self.image = priv, image
-        self.sock = priv.path("docker.sock")
-        self.client = _which("docker")
+class _Client:
+    """An engine's command line; subclasses give ``argv`` (and ``env``)."""
+    env = None
+
+    def argv(self, *args):
+        raise NotImplementedError
 
     def __call__(self, *args, **kw):
-        return run_cmd([self.client, "-H", f"unix://{self.sock}"]
-                       + [str(a) for a in args], **kw)
+        return run_cmd(self.argv(*args), env=self.env, **kw)
 
     def ok(self, *args, **kw):
         r = self(*args, **kw)
         assert r.returncode == 0, r
         return r
 
+    def wait_daemon(self, daemon, log, what):
+        """Wait until ``daemon`` (its Popen) answers ``version``."""
+        def up():
+            if daemon.poll() is not None:
+                raise AssertionError(f"{what} exited:\n"
+                                     + self.priv.log_tail(log))
+            return self("version").returncode == 0
+        wait_until(up, 60, what)
+
+
+class Docker(_Client):
+    def __init__(self, priv, image):
+        self.priv, self.image = priv, image
+        self.sock = priv.path("docker.sock")
+        self.client = _which("docker")
+
     def argv(self, *args):
-        return [self.client, "-H", f"unix://{self.sock}"] + list(args)
+        return [self.client, "-H", f"unix://{self.sock}"] \
+            + [str(a) for a in args]
 
     def run_args(self):
         return ["--runtime", "pyrunsc", "--network", "none"]
 
 
-class Ctr:
+class Ctr(_Client):
     def __init__(self, priv, image):
         self.priv, self.image = priv, image
         self.sock = priv.path("containerd.sock")
         self.ns = priv.cgroup_name      # cgroups go to /<namespace>/<id>
         self.client = _which("ctr")
 
-    def __call__(self, *args, **kw):
-        return run_cmd([self.client, "--address", self.sock, "-n", self.ns]
-                       + [str(a) for a in args], **kw)
-
-    def ok(self, *args, **kw):
-        r = self(*args, **kw)
-        assert r.returncode == 0, r
-        return r
-
     def argv(self, *args):
         return [self.client, "--address", self.sock, "-n", self.ns] \
-            + list(args)
+            + [str(a) for a in args]
 
     def run_args(self):
         return ["--runtime", "io.containerd.runc.v2",
@@ -458,7 +466,7 @@ class Ctr:
                 "--fifo-dir", self.priv.path("fifo")]
 
 
-class Podman:
+class Podman(_Client):
     def __init__(self, priv, image):
         self.priv, self.image = priv, image
         self.client = _which("podman")
@@ -475,14 +483,6 @@ class Podman:
                 "--runtime", p.runtime_root_wrapper,
                 "--storage-driver", "overlay"] \
             + [str(a) for a in args]
-
-    def __call__(self, *args, **kw):
-        return run_cmd(self.argv(*args), env=self.env, **kw)
-
-    def ok(self, *args, **kw):
-        r = self(*args, **kw)
-        assert r.returncode == 0, r
-        return r
 
     def run_args(self):
         # N.B. podman's default rlimits as root (nofile and nproc 1048576+)
