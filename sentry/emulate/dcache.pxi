@@ -271,6 +271,19 @@ cdef inline int dc_split(const char *p, int n) noexcept nogil:
     return i + 1
 
 
+cdef int dc_parent(Call *c, const char *p, int n, int *k) noexcept nogil:
+    """The cached directory (borrowed) that the last name of ``p[:n]``, at
+    ``p + k[0]``, is looked up in, once the caller may search everything
+    above it: the fd, -errno, GOFER_SLOW or DC_SKIP."""
+    cdef int r
+    k[0] = dc_split(p, n)
+    r = dc_may_search(c, p, n, False)
+    if r < 0:
+        return r
+    r = dc_dir(c, p, k[0] - 1)
+    return r if r >= 0 else dc_dir_error(r)
+
+
 cdef int dc_lookup(Call *c, const char *p, uint64_t look) noexcept nogil:
     """gofer_open(p, look) for an O_PATH ``look`` (with O_NOFOLLOW and
     O_DIRECTORY as asked) through the cache: the last name is looked up
@@ -293,13 +306,9 @@ cdef int dc_lookup(Call *c, const char *p, uint64_t look) noexcept nogil:
             return k
         fd = fcntl(fd, F_DUPFD_CLOEXEC, 3)
         return fd if fd >= 0 else DC_SKIP
-    k = dc_split(p, n)
-    fd = dc_may_search(c, p, n, False)
-    if fd < 0:
-        return fd
-    pfd = dc_dir(c, p, k - 1)
+    pfd = dc_parent(c, p, n, &k)
     if pfd < 0:
-        return dc_dir_error(pfd)
+        return pfd
     fd = openat(pfd, p + k, O_PATH | O_NOFOLLOW | O_CLOEXEC)
     if fd < 0:
         return -errno
@@ -330,13 +339,9 @@ cdef int dc_stat(Call *c, const char *p, bint follow, stat *st) noexcept nogil:
             return dc_dir_error(pfd)
         r = fstat(pfd, st)
         return 0 if r == 0 else -errno
-    k = dc_split(p, n)
-    r = dc_may_search(c, p, n, False)
-    if r < 0:
-        return r
-    pfd = dc_dir(c, p, k - 1)
+    pfd = dc_parent(c, p, n, &k)
     if pfd < 0:
-        return dc_dir_error(pfd)
+        return pfd
     r = fstatat(pfd, p + k, st, AT_SYMLINK_NOFOLLOW_)
     if r < 0:
         return -errno
