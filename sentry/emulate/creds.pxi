@@ -91,7 +91,8 @@ cdef void call_init(Call *c) noexcept nogil:
 
 
 cdef void call_release(Call *c) noexcept nogil:
-    """Close what the Call caches (the loop is done)."""
+    """Close what the Call caches (the loop is done, or its fds are
+    needed back)."""
     cdef int i
     for i in range(PIDFD_CACHE):
         if c.pidfd_tid[i]:
@@ -103,7 +104,7 @@ cdef int thread_pidfd(Call *c, bint fresh) noexcept nogil:
     """A pidfd of thread c.tid, cached: a cached pidfd names one task, so a
     reused tid shows up as ESRCH on use and ``fresh`` reopens it."""
     cdef int slot = c.tid & (PIDFD_CACHE - 1)
-    cdef int fd, slot2
+    cdef int fd
     if c.pidfd_tid[slot] == c.tid and not fresh:
         return c.pidfd_fd[slot]
     if c.pidfd_tid[slot]:
@@ -113,20 +114,14 @@ cdef int thread_pidfd(Call *c, bint fresh) noexcept nogil:
     if fd < 0 and (errno == EMFILE or errno == ENFILE):
         # the cache keeps pidfds of threads long gone until their slot is
         # reused: give them back rather than fail the call
-        for slot2 in range(PIDFD_CACHE):
-            if c.pidfd_tid[slot2]:
-                close(c.pidfd_fd[slot2])
-                c.pidfd_tid[slot2] = 0
+        call_release(c)
         fd = <int>syscall(SYS_pidfd_open, c.tid, PIDFD_THREAD)
     if fd < 0:
         return -ESRCH
     if fd >= fd_budget():
         # pidfds of gone threads crowd boot's fd table (an fd received
         # from the gofer would be dropped): let the others go
-        for slot2 in range(PIDFD_CACHE):
-            if c.pidfd_tid[slot2]:
-                close(c.pidfd_fd[slot2])
-                c.pidfd_tid[slot2] = 0
+        call_release(c)
     fcntl(fd, 2, 1)                     # F_SETFD FD_CLOEXEC
     c.pidfd_tid[slot] = c.tid
     c.pidfd_fd[slot] = fd
